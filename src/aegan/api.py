@@ -1,0 +1,117 @@
+"""The library's face for whole runs: train (or resume) a run, evaluate it, encode data with
+it, draw its figures. The command line is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from aegan import metrics
+from aegan.config import RunConfig
+from aegan.data import Dataset, load_dataset
+from aegan.errors import DataError, RunError
+from aegan.io import (CONFIG, ENVIRONMENT, environment, load_run, new_run_dir, read_config,
+                      save_model, write_json)
+from aegan.models import build_model
+from aegan.train import CHECKPOINT, EpochEnd, Trainer, resolve_device
+from aegan.train.checkpoint import read_counters
+
+log = logging.getLogger(__name__)
+
+
+def load_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
+    d = config.data
+    return load_dataset(d.name, data_dir, d.limit, d.valid_size)
+
+
+def _check_fit(config: RunConfig, data: Dataset) -> None:
+    """Refuse data a model cannot learn from, before any folder is written."""
+    loss = getattr(config.model, "loss", None)
+    if loss == "bce" and data.value_range != (0.0, 1.0):
+        raise DataError(f"{data.name} has values outside [0, 1], which binary cross-entropy "
+                        "cannot reconstruct; use a config with loss 'mse' and output 'linear'")
+    if config.sample_shape and tuple(config.sample_shape) != data.sample_shape:
+        raise DataError(f"this run was made for examples of shape {tuple(config.sample_shape)}, "
+                        f"but {data.name} has {data.sample_shape}")
+
+
+def _fit(config: RunConfig, data: Dataset, run_dir: Path, resume: bool,
+         callbacks: list[Callable[[EpochEnd], None]], progress: bool | None) -> Trainer:
+    torch.manual_seed(config.train.seed)  # the initial weights follow the seed
+    model = build_model(config.model, data.sample_shape)
+    trainer = Trainer(model, config.train, config.optim, run_dir, callbacks, progress)
+    trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid, resume=resume)
+    save_model(run_dir, model)
+    return trainer
+
+
+def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None,
+          callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None) -> Path:
+    """Train a new run into the empty (or new) folder ``out``; return the folder."""
+    data = load_data(config, data_dir)
+    _check_fit(config, data)
+    config.sample_shape = data.sample_shape
+    run_dir = new_run_dir(out)
+    write_json(run_dir / CONFIG, config.to_dict())
+    write_json(run_dir / ENVIRONMENT, environment(resolve_device(config.train.device),
+                                                  config.train.seed))
+    _fit(config, data, run_dir, False, list(callbacks), progress)
+    return run_dir
+
+
+def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path | None = None,
+           callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None) -> Path:
+    """Continue a run from its last checkpoint, exactly; ``epochs`` may extend it."""
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    if not (run_dir / CHECKPOINT).is_file():
+        raise RunError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run instead")
+    if epochs is not None and epochs != config.train.epochs:
+        config = config.replace("train", epochs=epochs)
+        write_json(run_dir / CONFIG, config.to_dict())
+    done = int(read_counters(run_dir / CHECKPOINT).get("epoch", 0))
+    if done >= config.train.epochs:
+        raise RunError(f"{run_dir} already finished its {config.train.epochs} epochs; "
+                       "pass --epochs N with a larger N to train further")
+    data = load_data(config, data_dir)
+    _check_fit(config, data)
+    _fit(config, data, run_dir, True, list(callbacks), progress)
+    return run_dir
+
+
+def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
+             data_dir: str | Path | None = None, names: list[str] | None = None) -> dict[str, Any]:
+    """Metrics of a run on one split (by default every metric the model supports)."""
+    config = read_config(run_dir)
+    if data is not None:
+        config = config.replace("data", name=data)
+    dataset = load_data(config, data_dir)
+    _, model = load_run(run_dir, dataset.sample_shape if data else None)
+    x, y = dataset.split(split)
+    md = metrics.MetricData(x, y, dataset.x_train, dataset.value_range)
+    results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,
+                               "examples": len(x)}
+    results.update(metrics.compute(names or metrics.applicable(model), model, md))
+    return results
+
+
+def encode(run_dir: str | Path, data: str, out: str | Path, split: str = "test",
+           data_dir: str | Path | None = None) -> np.ndarray:
+    """Codings ``[N, z_dim]`` of one split of ``data``, saved to ``out`` (.npy)."""
+    config = read_config(run_dir).replace("data", name=data)
+    dataset = load_data(config, data_dir)
+    _, model = load_run(run_dir, dataset.sample_shape)
+    if not hasattr(model, "encode"):
+        raise RunError(f"{run_dir} holds a {model.family}, which has no encoder")
+    x, _ = dataset.split(split)
+    codings = metrics.batched(model.encode, x, 1024)
+    out = Path(out)
+    if out.suffix != ".npy":
+        raise RunError(f"--out must name a .npy file, got {out}")
+    np.save(out, codings)
+    return codings

@@ -1,0 +1,215 @@
+"""The ``aegan`` command line: parse flags, build a config, call the library, print results.
+
+A problem the user can fix is printed as one line, ``aegan: error: …``, with exit status 2;
+nothing already written is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from aegan import __version__
+from aegan.errors import AeganError
+
+log = logging.getLogger("aegan")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as every other user error
+        self.exit(2, f"aegan: error: {message} (see '{self.prog} --help')\n")
+
+
+def _epoch_printer(event) -> None:
+    r = event.record
+    parts = [f"epoch {r['epoch']:>3}/{event.epochs}"]
+    parts += [f"{k} {v:.4f}" for k, v in r.items() if k.startswith(("train_", "valid_"))]
+    print("  ".join(parts) + f"  ({r['time_s']:.2f} s)", flush=True)
+
+
+def _default_out(name: str) -> Path:
+    slug = name.replace("/", "-").replace(".json", "")
+    return Path("runs") / f"{Path(slug).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+# -- commands --------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from aegan import api
+    from aegan.config import load_config
+    from aegan.figures import make_figures
+    from aegan.presets import get_preset
+
+    if args.resume:
+        changed = [f for f in ("config", "data", "batch_size", "lr", "limit", "seed", "device")
+                   if getattr(args, f) is not None]
+        if changed or args.out:
+            flag = "--" + (changed[0].replace("_", "-") if changed else "out")
+            raise AeganError(f"{flag} cannot be changed when resuming; only --epochs can")
+        run_dir = api.resume(args.resume, args.epochs, args.data_dir, [_epoch_printer])
+    else:
+        if args.config is None:
+            raise AeganError("name a preset or a config .json to train (see 'aegan presets'), "
+                             "or --resume RUN")
+        is_file = args.config.endswith(".json") or Path(args.config).is_file()
+        config = load_config(args.config) if is_file else get_preset(args.config)
+        overrides = {"data": {"name": args.data, "limit": args.limit},
+                     "train": {"epochs": args.epochs, "batch_size": args.batch_size,
+                               "seed": args.seed, "device": args.device},
+                     "optim": {"lr": args.lr}}
+        for section, values in overrides.items():
+            values = {k: v for k, v in values.items() if v is not None}
+            if values:
+                config = config.replace(section, **values)
+        if args.data is not None:
+            config.sample_shape = None  # other data: the shape is read again
+        out = Path(args.out) if args.out else _default_out(args.config)
+        print(f"training {config.preset or args.config} on {config.data.name} into {out}")
+        run_dir = api.train(config, out, args.data_dir, [_epoch_printer])
+    figures = make_figures(run_dir, data_dir=args.data_dir)
+    print(f"run saved in {run_dir}")
+    for path in figures:
+        print(f"  figure: {path}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from aegan import api
+
+    names = [n.strip() for n in args.metrics.split(",")] if args.metrics else None
+    results = api.evaluate(args.run, args.data, args.split, args.data_dir, names)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for key, value in results.items():
+            print(f"{key:>16}: {value:.6g}" if isinstance(value, float) else f"{key:>16}: {value}")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    from aegan import api
+
+    codings = api.encode(args.run, args.data, args.out, args.split, args.data_dir)
+    print(f"wrote {args.out}: codings of shape {list(codings.shape)}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from aegan.figures import make_figures
+
+    for path in make_figures(args.run, args.out, args.data_dir):
+        print(path)
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from aegan.presets import PRESETS
+
+    rows = [{"name": p.name, "description": p.description} for p in PRESETS.values()]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            print(f"{r['name']:<{width}}  {r['description']}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from aegan.data import DATASETS
+
+    rows = [{"name": d.name, "embedded": d.embedded, "description": d.description}
+            for d in DATASETS.values()]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            print(f"{r['name']:<{width}}  {r['description']}")
+        print("or a path to a .npy, .npz or .csv file of numbers")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from aegan.demo import run_demo
+
+    run_demo(Path(args.out) if args.out else _default_out("demo"), _epoch_printer)
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------------
+def _data_flags(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument("--data", required=required, metavar="NAME|PATH",
+                   help="a data set name (see 'aegan datasets') or a .npy/.npz/.csv file")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder holding MNIST / Fashion-MNIST IDX files (or $AEGAN_DATA_DIR)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aegan", description="Autoencoders and GANs: learn codings, generate data.")
+    parser.add_argument("--version", action="version", version=f"aegan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="train the linear and stacked autoencoders on embedded data")
+    p.add_argument("--out", metavar="DIR")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("train", help="train a preset or a config file")
+    p.add_argument("config", nargs="?", metavar="PRESET|CONFIG")
+    _data_flags(p)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--limit", type=int, metavar="N", help="train on the first N examples only")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--out", metavar="DIR", help="new run folder (default: runs/NAME-TIME)")
+    p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics of a run on a split")
+    p.add_argument("run", metavar="RUN")
+    _data_flags(p)
+    p.add_argument("--split", choices=["train", "valid", "test"], default="valid")
+    p.add_argument("--metrics", metavar="A,B", help="metric names (default: all that apply)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser("encode", help="save the codings of a data set as .npy")
+    p.add_argument("run", metavar="RUN")
+    _data_flags(p, required=True)
+    p.add_argument("--split", choices=["train", "valid", "test"], default="test")
+    p.add_argument("--out", required=True, metavar="FILE.npy")
+    p.set_defaults(handler=cmd_encode)
+
+    p = sub.add_parser("plot", help="draw a run's figures")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--out", metavar="DIR", help="folder for the PNGs (default: the run folder)")
+    p.add_argument("--data-dir", metavar="DIR")
+    p.set_defaults(handler=cmd_plot)
+
+    for name, fn, text in (("presets", cmd_presets, "list the presets"),
+                           ("datasets", cmd_datasets, "list the data sets")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(handler=fn)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except AeganError as exc:
+        print(f"aegan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aegan: interrupted; a run continues from its last epoch with "
+              "'aegan train --resume RUN'", file=sys.stderr)
+        return 130

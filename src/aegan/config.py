@@ -1,0 +1,166 @@
+"""Typed run configuration: one dataclass per component, nested into :class:`RunConfig`.
+
+Each dataclass owns its defaults and checks its values in ``__post_init__`` with messages a
+user can act on. A model family's own config class is registered beside the model
+(:mod:`aegan.models`); :class:`RunConfig` holds whichever one the ``family`` key names. The
+whole resolved config is written to a run's ``config.json``, and ``aegan train
+RUN/config.json`` repeats the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aegan.errors import ConfigError
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def from_dict(cls, values: dict[str, Any], where: str):
+    """Build dataclass ``cls`` from ``values``, refusing keys it does not know."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a JSON object, got {type(values).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in {where}; known keys: {', '.join(sorted(known))}"
+        )
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a wrong type that __post_init__ did not catch
+        raise ConfigError(f"bad value in {where}: {exc}") from None
+
+
+@dataclass
+class DataConfig:
+    """Which data set to train on: a registered name or a path to a .npy/.npz/.csv file."""
+
+    name: str = "digits"
+    limit: int | None = None  # train on the first N training examples only
+    valid_size: int | None = None  # None: the data set's own split
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.name, str) and self.name != "", "data.name must be a non-empty string")
+        _check(self.limit is None or (isinstance(self.limit, int) and self.limit > 0),
+               f"--limit must be a positive number of examples, got {self.limit}")
+        _check(self.valid_size is None or (isinstance(self.valid_size, int) and self.valid_size > 0),
+               f"data.valid_size must be a positive number of examples, got {self.valid_size}")
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer and learning rate. ``eps`` and ``rho`` default to PyTorch's values when None."""
+
+    name: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    rho: float | None = None  # RMSprop's decay (Keras: 0.9, PyTorch: 0.99)
+    eps: float | None = None  # Keras uses 1e-7 throughout, PyTorch 1e-8
+    schedule: str = "constant"  # or "cosine": decays to 0 over the run's steps
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(self.betas)
+        _check(self.name in OPTIMIZERS,
+               f"unknown optimizer {self.name!r}; choose one of {', '.join(OPTIMIZERS)}")
+        _check(isinstance(self.lr, (int, float)) and self.lr > 0,
+               f"--lr must be a positive number, got {self.lr}")
+        _check(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}")
+        _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        _check(self.schedule in ("constant", "cosine"),
+               f"unknown schedule {self.schedule!r}; choose constant or cosine")
+
+
+@dataclass
+class TrainConfig:
+    """The Trainer's settings; nothing here depends on the model family."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    seed: int = 42
+    device: str = "auto"
+    valid_batch_size: int = 1024
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.epochs, int) and self.epochs >= 1,
+               f"--epochs must be at least 1, got {self.epochs}")
+        _check(isinstance(self.batch_size, int) and self.batch_size >= 1,
+               f"--batch-size must be at least 1, got {self.batch_size}")
+        _check(isinstance(self.seed, int) and self.seed >= 0, f"--seed must be >= 0, got {self.seed}")
+        _check(self.device in DEVICES,
+               f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
+        _check(self.valid_batch_size >= 1, "valid_batch_size must be at least 1")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run. ``model`` is the family's own config dataclass."""
+
+    model: Any
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str | None = None
+    sample_shape: tuple[int, ...] | None = None  # recorded from the data when training
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "sample_shape": None if self.sample_shape is None else list(self.sample_shape),
+            "model": asdict(self.model),
+            "data": asdict(self.data),
+            "optim": asdict(self.optim),
+            "train": asdict(self.train),
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        from aegan.models import model_config_from_dict  # registry lives with the models
+
+        if not isinstance(values, dict):
+            raise ConfigError("a run config must be a JSON object")
+        unknown = sorted(set(values) - {"preset", "sample_shape", "model", "data", "optim", "train"})
+        if unknown:
+            raise ConfigError(f"unknown key {unknown[0]!r} in the config; known keys: "
+                              "data, model, optim, preset, sample_shape, train")
+        if "model" not in values:
+            raise ConfigError("the config has no 'model' section")
+        return cls(
+            model=model_config_from_dict(values["model"]),
+            data=from_dict(DataConfig, values.get("data", {}), "data"),
+            optim=from_dict(OptimConfig, values.get("optim", {}), "optim"),
+            train=from_dict(TrainConfig, values.get("train", {}), "train"),
+            preset=values.get("preset"),
+            sample_shape=tuple(values["sample_shape"]) if values.get("sample_shape") else None,
+        )
+
+    def replace(self, section: str, **changes: Any) -> RunConfig:
+        """A copy with some fields of one section changed (validated again)."""
+        new = dataclasses.replace(getattr(self, section), **changes)
+        return dataclasses.replace(self, **{section: new})
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a run config from a JSON file, as data (nothing in it is executed)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return RunConfig.from_dict(values)

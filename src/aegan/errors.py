@@ -1,0 +1,26 @@
+"""The project's own error types.
+
+Every problem a user can fix (bad input, a missing file, an unknown name) is raised as an
+:class:`AeganError` whose message names the problem and the way out; the command line prints it
+as one line and exits with status 2. Anything else is a bug and keeps its traceback.
+"""
+
+
+class AeganError(Exception):
+    """A problem the user can fix; its message says how."""
+
+
+class DataError(AeganError):
+    """A data set is missing, damaged, or not in a form aegan reads."""
+
+
+class ConfigError(AeganError):
+    """A configuration value is unknown or out of range."""
+
+
+class RunError(AeganError):
+    """A run folder is missing, incomplete, or would be overwritten."""
+
+
+class TrainingDiverged(AeganError):
+    """A loss or weight became NaN or infinite; the last good checkpoint is kept."""

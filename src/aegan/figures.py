@@ -1,0 +1,58 @@
+"""The figures of a run, chosen by what the model can do and what the data are:
+training curves always; reconstructions for images; a codings map (t-SNE when the codings are
+wider than 2) for labelled data; the book's figure 17-2 for 2-D codings of 3-D data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from aegan import viz
+from aegan.api import load_data
+from aegan.io import load_history, load_run, read_config
+from aegan.metrics import batched
+
+
+def _map_points(codings: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
+    if codings.shape[1] == 2:
+        return codings, "codings"
+    from sklearn.manifold import TSNE
+
+    perplexity = min(30.0, max(2.0, (len(codings) - 1) / 3))
+    points = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(codings)
+    return points, f"t-SNE of the {codings.shape[1]}-D codings"
+
+
+def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=None,
+                 max_points: int = 2000) -> list[Path]:
+    """Write the run's PNG figures into ``out`` (default: the run folder); return their paths."""
+    run_dir = Path(run_dir)
+    out = Path(out) if out is not None else run_dir
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    history = load_history(run_dir)
+    if history:
+        written.append(viz.save(viz.training_curves(history), out / "training_curves.png"))
+    config = read_config(run_dir)
+    data = load_data(config, data_dir)
+    _, model = load_run(run_dir, data.sample_shape)
+    x, y = data.x_valid[:max_points], None if data.y_valid is None else data.y_valid[:max_points]
+    if hasattr(model, "reconstruct") and data.kind == "image":
+        recon = batched(model.reconstruct, x[:10], 10)
+        written.append(viz.save(viz.reconstructions(x[:10], recon), out / "reconstructions.png"))
+    if hasattr(model, "encode"):
+        codings = batched(model.encode, x, 1024).reshape(len(x), -1)
+        if codings.shape[1] == 2 and data.sample_shape == (3,):
+            from sklearn.decomposition import PCA
+
+            pca_codings = PCA(2).fit(data.x_train).transform(x)
+            fig = viz.pca_comparison(x, codings, pca_codings)
+            written.append(viz.save(fig, out / "pca_comparison.png"))
+        elif y is not None:
+            points, title = _map_points(codings, config.train.seed)
+            images = x if data.kind == "image" else None
+            fig = viz.codings_map(points, y, images, data.classes, title)
+            written.append(viz.save(fig, out / "codings_map.png"))
+    return written

@@ -1,0 +1,38 @@
+"""What every model family provides to the Trainer: the step contract.
+
+``configure_optimizers(cfg) -> dict[name, Optimizer]`` and
+``training_step(batch, optimizers, step) -> dict[str, Tensor]``: the model computes its
+losses, calls ``backward`` and steps its own optimizers, so one Trainer drives an autoencoder,
+a VAE's two terms and a GAN's two players alike. ``validation_step(batch)`` returns per-batch
+means of the same kind, without gradients. Families register themselves in
+:mod:`aegan.models` with their config dataclass.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from aegan.config import OptimConfig
+from aegan.optim import make_optimizer
+
+
+class Model(nn.Module):
+    """Base class of the model families. ``config`` is the family's config dataclass."""
+
+    family: str = ""
+
+    def __init__(self, config, sample_shape: tuple[int, ...]):
+        super().__init__()
+        self.config = config
+        self.sample_shape = tuple(sample_shape)
+
+    def configure_optimizers(self, cfg: OptimConfig) -> dict[str, torch.optim.Optimizer]:
+        return {"model": make_optimizer(self.parameters(), cfg)}
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], optimizers, step: int):
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def validation_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError

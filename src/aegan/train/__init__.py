@@ -1,0 +1,5 @@
+"""The one Trainer and its checkpoints."""
+
+from aegan.train.trainer import CHECKPOINT, HISTORY, EpochEnd, Trainer, resolve_device
+
+__all__ = ["CHECKPOINT", "HISTORY", "EpochEnd", "Trainer", "resolve_device"]

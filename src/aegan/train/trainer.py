@@ -1,0 +1,213 @@
+"""The one Trainer: epochs, batches, devices, validation, history, checkpoints and resume.
+
+It drives any model that keeps the step contract of :mod:`aegan.models.base` and never asks
+which family it holds. Small models of this field are bound by per-step overhead, not
+arithmetic, so the whole data set is moved to the device once and each epoch's batches are
+views into one shuffled copy (no ``DataLoader``, no per-batch collation).
+
+Resume is exact: a checkpoint is written atomically at the end of every epoch with the model,
+every optimizer's state, the shuffling generator, the global random state and the counters;
+``fit(resume=True)`` continues from it, so a run killed at any moment and resumed ends with
+the same weights as one that never stopped (on the CPU, bit for bit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from aegan.config import TrainConfig
+from aegan.errors import ConfigError, TrainingDiverged
+from aegan.train.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.safetensors"
+HISTORY = "history.jsonl"
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present; asking for CUDA without one is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
+    return torch.device(name)
+
+
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """Multiplier of the base learning rate at ``step`` of ``total`` (a pure function of the
+    step, so resume needs no scheduler state)."""
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+    return 1.0
+
+
+@dataclass
+class EpochEnd:
+    """What callbacks receive after each epoch."""
+
+    record: dict[str, Any]
+    epochs: int
+
+
+class Trainer:
+    """Train ``model`` on arrays ``(x, y?)``; optionally write a run folder as it goes.
+
+    ``callbacks`` are called with an :class:`EpochEnd` after each epoch (after the checkpoint
+    is safely on disk).
+    """
+
+    def __init__(self, model: torch.nn.Module, config: TrainConfig, optim_config,
+                 run_dir: str | Path | None = None,
+                 callbacks: list[Callable[[EpochEnd], None]] | None = None,
+                 progress: bool | None = None):
+        self.model = model
+        self.config = config
+        self.optim_config = optim_config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.callbacks = list(callbacks or [])
+        self.progress = progress  # None: a bar when stderr is a terminal
+        self.device = resolve_device(config.device)
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0  # epochs completed
+        self.step = 0  # optimizer steps taken
+        self.generator = torch.Generator().manual_seed(config.seed)
+
+    # -- data --------------------------------------------------------------------------------
+    def _tensors(self, x: np.ndarray, y: np.ndarray | None) -> tuple[torch.Tensor, ...]:
+        tensors = [torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)]
+        if y is not None:
+            tensors.append(torch.as_tensor(y))
+        return tuple(t.to(self.device) for t in tensors)
+
+    def _batches(self, data: tuple[torch.Tensor, ...], batch_size: int, shuffle: bool):
+        n = len(data[0])
+        if shuffle:  # one gather per epoch, then views: cheaper than a gather per batch
+            perm = torch.randperm(n, generator=self.generator).to(self.device)
+            data = tuple(t.index_select(0, perm) for t in data)
+        for start in range(0, n, batch_size):
+            yield tuple(t[start:start + batch_size] for t in data)
+
+    # -- state -------------------------------------------------------------------------------
+    def _rng_state(self) -> dict[str, torch.Tensor]:
+        state = {"shuffle": self.generator.get_state(), "torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def _set_rng_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["shuffle"])
+        torch.set_rng_state(state["torch"])
+        if "cuda" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda"], self.device)
+
+    def _save(self) -> None:
+        """Append the epoch's record, then checkpoint. A crash between the two leaves one
+        record too many, which resume drops: the checkpoint is the truth."""
+        if self.run_dir is None:
+            return
+        with open(self.run_dir / HISTORY, "a") as handle:
+            handle.write(json.dumps(self.history[-1]) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        counters = {"epoch": self.epoch, "step": self.step}
+        save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizers,
+                        self._rng_state(), counters)
+
+    def _restore(self) -> None:
+        path = self.run_dir / CHECKPOINT
+        rng, counters = load_checkpoint(path, self.model, self.optimizers)
+        self._set_rng_state(rng)
+        self.epoch, self.step = int(counters["epoch"]), int(counters["step"])
+        history_path = self.run_dir / HISTORY
+        records = []
+        for line in history_path.read_text().splitlines() if history_path.exists() else []:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut short by a crash
+                break
+        self.history = [r for r in records if r["epoch"] <= self.epoch]
+        lines = "".join(json.dumps(r) + "\n" for r in self.history)
+        atomic_write_bytes(history_path, lines.encode())
+        log.info("resumed from epoch %d (step %d)", self.epoch, self.step)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def evaluate(self, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
+        """Example-weighted means of ``validation_step`` over ``data``."""
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, torch.Tensor] = {}
+        with torch.no_grad():
+            for batch in self._batches(data, self.config.valid_batch_size, shuffle=False):
+                for key, value in self.model.validation_step(batch).items():
+                    sums[key] = sums.get(key, 0) + value.detach().double() * len(batch[0])
+        self.model.train(was_training)
+        return {k: float(v) / len(data[0]) for k, v in sums.items()}
+
+    def fit(self, x: np.ndarray, y: np.ndarray | None = None, x_valid: np.ndarray | None = None,
+            y_valid: np.ndarray | None = None, resume: bool = False) -> list[dict[str, Any]]:
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        # 1. Model, data and optimizers on the device; state restored when resuming.
+        self.model.to(self.device).train()
+        train = self._tensors(x, y)
+        valid = self._tensors(x_valid, y_valid) if x_valid is not None else None
+        self.optimizers = self.model.configure_optimizers(self.optim_config)
+        base_lrs = {n: [g["lr"] for g in o.param_groups] for n, o in self.optimizers.items()}
+        if resume:
+            self._restore()
+        steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+        total_steps = steps_per_epoch * cfg.epochs
+
+        while self.epoch < cfg.epochs:
+            # 2. One epoch of optimizer steps over shuffled batches.
+            start, sums, count = time.perf_counter(), {}, 0
+            bar = tqdm(total=steps_per_epoch, desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
+                       leave=False, disable=(not self.progress) if self.progress is not None else None,
+                       dynamic_ncols=True)
+            for batch in self._batches(train, cfg.batch_size, shuffle=True):
+                factor = lr_factor(self.optim_config.schedule, self.step, total_steps)
+                for name, opt in self.optimizers.items():
+                    for group, lr in zip(opt.param_groups, base_lrs[name]):
+                        group["lr"] = lr * factor
+                out = self.model.training_step(batch, self.optimizers, self.step)
+                self.step += 1
+                n = len(batch[0])
+                for key, value in out.items():
+                    sums[key] = sums.get(key, 0) + value * n
+                count += n
+                bar.update()
+                if bar.n % 50 == 0 and not bar.disable:
+                    bar.set_postfix(loss=f"{float(sums['loss']) / count:.4f}")
+            bar.close()
+            record: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.step}
+            record.update({f"train_{k}": float(v) / count for k, v in sums.items()})
+
+            # 3. Divergence guard: never checkpoint a NaN.
+            bad = [k for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)]
+            if bad or not all(torch.isfinite(p).all() for p in self.model.parameters()):
+                raise TrainingDiverged(
+                    f"training diverged in epoch {self.epoch + 1} ({', '.join(bad) or 'weights'} not "
+                    "finite); the last good checkpoint is kept: lower --lr and resume or restart")
+
+            # 4. Validation, history, checkpoint, callbacks.
+            if valid is not None:
+                record.update({f"valid_{k}": v for k, v in self.evaluate(valid).items()})
+            record["time_s"] = round(time.perf_counter() - start, 4)
+            self.history.append(record)
+            self.epoch += 1
+            self._save()
+            for callback in self.callbacks:
+                callback(EpochEnd(record, cfg.epochs))
+        return self.history

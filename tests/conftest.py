@@ -1,0 +1,79 @@
+"""Shared fixtures: small data on disk, the shared IDX folder when present, a CLI runner."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aegan.cli import main
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Every test gets its own cache and no data folder from the environment."""
+    monkeypatch.setenv("AEGAN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("AEGAN_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"real MNIST folder {SHARED_DATA} is not present")
+    return SHARED_DATA
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
+    """Write ``array`` (uint8) as an IDX file, as the official files are laid out."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    return path
+
+
+@pytest.fixture
+def tiny_idx(tmp_path) -> Path:
+    """A folder with four small IDX files shaped like MNIST (6 train, 4 test images)."""
+    folder = tmp_path / "idx" / "mnist"
+    folder.mkdir(parents=True)
+    rng = np.random.RandomState(0)
+    write_idx(folder / "train-images-idx3-ubyte.gz", rng.randint(0, 256, (5010, 28, 28)))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", rng.randint(0, 10, 5010))
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", rng.randint(0, 256, (4, 28, 28)))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", rng.randint(0, 10, 4))
+    return folder.parent
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the real command line in-process; return exit code, stdout and stderr."""
+
+    def run(*args: str) -> CliResult:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's own exits
+            code = exc.code
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def run_subprocess(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "aegan", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
