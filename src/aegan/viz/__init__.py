@@ -1,5 +1,7 @@
 """Plotting: pure functions from arrays to matplotlib figures."""
 
-from aegan.viz.plots import codings_map, pca_comparison, reconstructions, save, training_curves
+from aegan.viz.plots import (activation_histograms, codings_map, denoising, pca_comparison,
+                             reconstructions, save, training_curves)
 
-__all__ = ["codings_map", "pca_comparison", "reconstructions", "save", "training_curves"]
+__all__ = ["activation_histograms", "codings_map", "denoising", "pca_comparison",
+           "reconstructions", "save", "training_curves"]
