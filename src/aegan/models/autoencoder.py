@@ -17,13 +17,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aegan.config import ConfigError
+from aegan.config import ConfigError, is_int
 from aegan.models.base import Model
 from aegan.models.registry import register_model
 from aegan.nets import ACTIVATIONS, INITS, dense_stack
 
 LOSSES = ("mse", "bce")
 OUTPUTS = ("linear", "sigmoid")
+
+
+def _widths(values) -> bool:
+    return isinstance(values, (list, tuple)) and all(is_int(n) and n >= 1 for n in values)
 
 
 @dataclass
@@ -41,10 +45,12 @@ class AutoencoderConfig:
     init: str = "glorot_uniform"
 
     def __post_init__(self) -> None:
-        if not self.encoder or any(not isinstance(n, int) or n < 1 for n in self.encoder):
-            raise ConfigError(f"model.encoder must list positive layer widths, got {self.encoder}")
-        if self.decoder is not None and any(not isinstance(n, int) or n < 1 for n in self.decoder):
-            raise ConfigError(f"model.decoder must list positive layer widths, got {self.decoder}")
+        if not _widths(self.encoder) or not self.encoder:
+            raise ConfigError(f"model.encoder must list positive layer widths, such as "
+                              f"[100, 30], got {self.encoder}")
+        if self.decoder is not None and not _widths(self.decoder):
+            raise ConfigError(f"model.decoder must list positive layer widths, or be null to "
+                              f"mirror the encoder, got {self.decoder}")
         for key in ("activation", "coding_activation"):
             value = getattr(self, key)
             if value is not None and value not in ACTIVATIONS:
