@@ -1,9 +1,10 @@
 """Checkpoints as safetensors: weights, optimizer state, random state and counters.
 
 Everything that is a tensor goes in the safetensors body; everything else (optimizer
-hyper-parameters, counters) goes in its JSON metadata, beside the SHA-256 of the tensor bytes.
-Loading never unpickles, and checks that digest, so a file damaged after it was written is
-named as such instead of loading wrong numbers. Files are written atomically
+hyper-parameters, counters) goes in its JSON metadata, beside a SHA-256 of the whole file (the
+header in canonical JSON, then the tensor bytes). Loading never unpickles, and checks that
+digest, so a file damaged after it was written is named as such instead of loading wrong
+numbers or counters. Files are written atomically
 (:func:`aegan.fileio.atomic_write_bytes`), and a tensor holding NaN or infinity is never written.
 """
 
@@ -26,7 +27,7 @@ __all__ = ["atomic_write_bytes", "load_checkpoint", "load_safetensors", "load_we
            "read_counters", "save_checkpoint", "save_safetensors", "state_tensors"]
 
 _META_KEY = "aegan"
-_DIGEST_KEY = "sha256"  # of the tensor bytes that follow the header
+_DIGEST_KEY = "sha256"  # of the canonical header (without this key) and the tensor bytes
 _MAX_HEADER = 100 << 20
 
 
@@ -39,12 +40,21 @@ def state_tensors(module: torch.nn.Module, prefix: str = "") -> dict[str, torch.
     return {prefix + k: _cpu(v) for k, v in module.state_dict().items()}
 
 
+def _digest(header: dict[str, Any], body: memoryview) -> str:
+    """SHA-256 of ``header`` (its digest left out, keys sorted) followed by ``body``."""
+    meta = {k: v for k, v in (header.get("__metadata__") or {}).items() if k != _DIGEST_KEY}
+    canonical = dict(header, __metadata__=meta)
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
 def _with_digest(raw: bytes) -> bytes:
-    """A safetensors file ``raw`` with the SHA-256 of its tensor bytes added to its metadata."""
+    """A safetensors file ``raw`` with its SHA-256 added to its metadata."""
     n = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8:8 + n])
     body = memoryview(raw)[8 + n:]
-    header.setdefault("__metadata__", {})[_DIGEST_KEY] = hashlib.sha256(body).hexdigest()
+    header.setdefault("__metadata__", {})[_DIGEST_KEY] = _digest(header, body)
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # the tensor bytes stay 8-byte aligned
     return len(text).to_bytes(8, "little") + text + body
@@ -100,13 +110,17 @@ def _read(path: Path, limit: int | None = None) -> bytes:
 
 def load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Tensors and metadata of a file whose digest matches, or a :class:`RunError` that names
-    the damage. (Files written before digests were recorded load without the check.)"""
+    the damage."""
     path = Path(path)
     raw = _read(path)
     n, header = _header(path, raw)
     digest = (header.get("__metadata__") or {}).get(_DIGEST_KEY)
-    if digest is not None and hashlib.sha256(memoryview(raw)[8 + n:]).hexdigest() != digest:
-        raise RunError(f"{path} is corrupt: its tensors do not match the SHA-256 recorded when "
+    if digest is None:
+        raise RunError(f"{path} carries no SHA-256 of its contents, so aegan cannot tell whether "
+                       "it is whole; it was not written by this version of aegan; train the run "
+                       "again")
+    if _digest(header, memoryview(raw)[8 + n:]) != digest:
+        raise RunError(f"{path} is corrupt: its contents do not match the SHA-256 recorded when "
                        "it was written; restore it from a copy, or train the run again")
     try:
         tensors = st_load(raw)
