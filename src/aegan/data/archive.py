@@ -43,10 +43,15 @@ def _tar_members(archive: tarfile.TarFile, dest: Path) -> list[tuple[tarfile.Tar
     return members
 
 
-def _copy_out(source, target: Path) -> None:
+def _write(target: Path, is_dir: bool, open_member) -> Path:
+    """Create the folder ``target``, or copy the member that ``open_member()`` opens there."""
+    if is_dir:
+        target.mkdir(parents=True, exist_ok=True)
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with source, open(target, "wb") as out:
+    with open_member() as source, open(target, "wb") as out:
         shutil.copyfileobj(source, out)
+    return target
 
 
 def extract_archive(path: str | Path, dest: str | Path) -> list[Path]:
@@ -60,30 +65,14 @@ def extract_archive(path: str | Path, dest: str | Path) -> list[Path]:
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
-                members = _zip_members(archive, dest)
-                return [_extract_zip(archive, info, target) for info, target in members]
+                return [_write(target, info.is_dir(), lambda info=info: archive.open(info))
+                        for info, target in _zip_members(archive, dest)]
         with tarfile.open(path) as archive:
-            members = _tar_members(archive, dest)
-            return [_extract_tar(archive, info, target) for info, target in members]
+            return [_write(target, info.isdir(), lambda info=info: archive.extractfile(info))
+                    for info, target in _tar_members(archive, dest)]
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"cannot read archive {path} ({exc}); the file is damaged or not a "
                         "zip or tar archive; download it again") from None
-
-
-def _extract_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> Path:
-    if info.is_dir():
-        target.mkdir(parents=True, exist_ok=True)
-    else:
-        _copy_out(archive.open(info), target)
-    return target
-
-
-def _extract_tar(archive: tarfile.TarFile, info: tarfile.TarInfo, target: Path) -> Path:
-    if info.isdir():
-        target.mkdir(parents=True, exist_ok=True)
-    else:
-        _copy_out(archive.extractfile(info), target)
-    return target
 
 
 def list_files(root: str | Path, suffixes: tuple[str, ...] = ()) -> list[Path]:

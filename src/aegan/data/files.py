@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -24,9 +25,11 @@ from aegan.errors import DataError
 
 _KINDS = {2: "tabular", 3: "sequence", 4: "image"}
 # What NumPy and zipfile raise on damaged input (UnicodeDecodeError is a ValueError).
+# NumPy parses an .npy header with ``ast.literal_eval`` (data only, never code), hence the
+# tokenizer's errors.
 _UNREADABLE = (ValueError, OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile,
                NotImplementedError, RuntimeError, zlib.error, MemoryError, KeyError,
-               struct.error, SyntaxError, TypeError, OverflowError)
+               struct.error, SyntaxError, TypeError, OverflowError, tokenize.TokenError)
 
 
 def _csv_rows(path: Path, handle) -> list[list[float]]:
