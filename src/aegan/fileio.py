@@ -20,7 +20,7 @@ from typing import Iterator
 
 from aegan.errors import RunError, UnsafeFile
 
-try:  # POSIX; elsewhere a folder is not locked (and a warning is logged)
+try:  # POSIX; where fcntl is missing (Windows) folders are not locked
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None
