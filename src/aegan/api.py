@@ -91,20 +91,23 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
     config = read_config(run_dir)
     if not (run_dir / CHECKPOINT).is_file():
         raise RunError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run instead")
-    if epochs is not None and epochs != config.train.epochs:
+    extended = epochs is not None and epochs != config.train.epochs
+    if extended:
         config = config.replace("train", epochs=epochs)
     with writing_run(run_dir):
         done = int(read_counters(run_dir / CHECKPOINT).get("epoch", 0))
         data = load_data(config, data_dir)
         _check_fit(config, data)
         model = _check_checkpoint(run_dir, config, data)
-        if done >= config.train.epochs:
-            if (run_dir / MODEL).is_file():
-                raise RunError(f"{run_dir} already finished its {config.train.epochs} epochs; "
-                               "pass --epochs N with a larger N to train further")
-            save_model(run_dir, model)  # the last write of a finished run had failed
+        if done > config.train.epochs or (done == config.train.epochs
+                                          and (run_dir / MODEL).is_file()):
+            raise RunError(f"{run_dir} already trained {done} of its {config.train.epochs} "
+                           f"epochs; pass --epochs N with N > {done} to train further")
+        if done == config.train.epochs:
+            save_model(run_dir, model)  # the final write of a finished run had failed
             return run_dir
-        write_json(run_dir / CONFIG, config.to_dict())
+        if extended:
+            write_json(run_dir / CONFIG, config.to_dict())
         _fit(config, data, run_dir, True, list(callbacks), progress)
     return run_dir
 

@@ -13,6 +13,7 @@ import csv
 import math
 import struct
 import tokenize
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -78,7 +79,10 @@ def _npy_header(stream: BinaryIO, size: int, source: str) -> None:
     version = np.lib.format.read_magic(stream)
     read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                    else np.lib.format.read_array_header_2_0)
-    shape, _, dtype = read_header(stream)
+    with warnings.catch_warnings():  # a damaged header is an error below, not a warning
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        shape, _, dtype = read_header(stream)
     if dtype.hasobject:
         raise DataError(f"{source} holds Python objects, which aegan never unpickles; "
                         "save plain numbers (np.save of a float array)")
