@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import aegan
 from aegan.cli import main
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -73,7 +74,20 @@ def cli(capsys):
     return run
 
 
+def subprocess_env() -> dict[str, str]:
+    """The environment for a child Python that imports the very aegan under test (whatever
+    its working folder: a relative PYTHONPATH would not follow it there)."""
+    src = str(Path(aegan.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)
+    return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path)
+
+
 def run_subprocess(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "aegan", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "aegan", *args], cwd=cwd, env=subprocess_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def run_python(code: str, *args: str, cwd: Path, **kwargs) -> subprocess.Popen:
+    """A child Python running ``code`` with ``args``, importing the aegan under test."""
+    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=subprocess_env(),
+                            text=True, **kwargs)

@@ -1,14 +1,11 @@
-"""The command line end to end: listings, train / evaluate / encode / plot, and bad input
-(one line, exit 2, nothing overwritten)."""
+"""The command line end to end: listings, train / evaluate / encode / plot. Bad input has its
+own catalogue in test_bad_input.py."""
 
 from __future__ import annotations
 
 import json
 
 import numpy as np
-import pytest
-
-from tests.conftest import write_idx
 
 
 def test_listings(cli):
@@ -44,51 +41,3 @@ def test_linear_pca_cli_reaches_pca(cli):
     assert cli("train", "linear-pca", "--out", "lin").code == 0
     metrics = json.loads(cli("evaluate", "lin", "--json").out)
     assert metrics["pca_ratio"] <= 1.001
-
-
-def _bad_files(tmp_path):
-    (tmp_path / "text.csv").write_text("1,2\n3,x\n")
-    np.save(tmp_path / "nan.npy", np.array([[1.0, np.nan], [0.0, 1.0], [1.0, 1.0]]))
-    corrupt = tmp_path / "corrupt" / "mnist"
-    corrupt.mkdir(parents=True)
-    for stem, shape in (("train-images-idx3-ubyte", (10, 28, 28)), ("train-labels-idx1-ubyte", (10,)),
-                        ("t10k-images-idx3-ubyte", (2, 28, 28)), ("t10k-labels-idx1-ubyte", (2,))):
-        write_idx(corrupt / f"{stem}.gz", np.zeros(shape))
-    path = corrupt / "train-images-idx3-ubyte.gz"
-    path.write_bytes(path.read_bytes()[:-20])
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "taken").mkdir()
-    (tmp_path / "taken" / "keep.txt").write_text("earlier results")
-
-
-BAD = {
-    "unknown preset": (["train", "book/nope"], "unknown preset 'book/nope'"),
-    "unknown data set": (["train", "stacked-digits", "--data", "cifar"], "unknown data set 'cifar'"),
-    "missing IDX": (["train", "book/stacked", "--data-dir", "empty"], "no IDX files"),
-    "corrupt IDX": (["train", "book/stacked", "--data", "mnist", "--data-dir", "corrupt"], "damaged"),
-    "CSV with text": (["train", "linear-pca", "--data", "text.csv"], "'x' is not a number"),
-    "NaN in data": (["train", "linear-pca", "--data", "nan.npy"], "NaN or infinite"),
-    "epochs 0": (["train", "linear-pca", "--epochs", "0"], "--epochs must be at least 1"),
-    "negative lr": (["train", "linear-pca", "--lr", "-1"], "--lr must be a positive"),
-    "existing out": (["train", "linear-pca", "--out", "taken"], "already exists"),
-    "bce on unbounded data": (["train", "stacked-digits", "--data", "book-3d"], "outside [0, 1]"),
-    "no such run": (["evaluate", "nowhere"], "does not exist"),
-    "not a run": (["evaluate", "taken"], "not a run folder"),
-    "resume missing": (["train", "--resume", "taken"], "not a run folder"),
-    "unknown option": (["train", "linear-pca", "--bogus"], "unrecognized arguments"),
-    "bad config json": (["train", "bad.json"], "not valid JSON"),
-}
-
-
-@pytest.mark.parametrize("case", BAD)
-def test_bad_input_is_one_line_exit_2(cli, tmp_path, case):
-    _bad_files(tmp_path)
-    (tmp_path / "bad.json").write_text("{oops")
-    args, message = BAD[case]
-    result = cli(*args)
-    assert result.code == 2
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.err
-    assert "Traceback" not in result.err
-    assert (tmp_path / "taken" / "keep.txt").read_text() == "earlier results"
-    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["keep.txt"]

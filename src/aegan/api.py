@@ -1,10 +1,14 @@
 """The library's face for whole runs: train (or resume) a run, evaluate it, encode data with
 it, draw its figures. The command line is a thin layer over these functions.
+
+Everything a user can get wrong is checked before anything is written: a failed command leaves
+the folders it was pointed at as they were.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -16,11 +20,12 @@ from aegan import metrics
 from aegan.config import RunConfig
 from aegan.data import Dataset, load_dataset
 from aegan.errors import DataError, RunError
-from aegan.io import (CONFIG, ENVIRONMENT, environment, load_run, new_run_dir, read_config,
-                      save_model, write_json)
+from aegan.fileio import atomic_write_bytes
+from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
+                      write_json, writing_run)
 from aegan.models import build_model
 from aegan.train import CHECKPOINT, EpochEnd, Trainer, resolve_device
-from aegan.train.checkpoint import read_counters
+from aegan.train.checkpoint import load_safetensors, load_weights, read_counters
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +35,20 @@ def load_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
     return load_dataset(d.name, data_dir, d.limit, d.valid_size)
 
 
+def _check_shape(config: RunConfig, data: Dataset) -> None:
+    if config.sample_shape and tuple(config.sample_shape) != data.sample_shape:
+        raise DataError(f"this run was made for examples of shape {tuple(config.sample_shape)}, "
+                        f"but {data.name} has {data.sample_shape}; use data of the run's shape "
+                        "(same size and channels)")
+
+
 def _check_fit(config: RunConfig, data: Dataset) -> None:
     """Refuse data a model cannot learn from, before any folder is written."""
     loss = getattr(config.model, "loss", None)
     if loss == "bce" and data.value_range != (0.0, 1.0):
         raise DataError(f"{data.name} has values outside [0, 1], which binary cross-entropy "
                         "cannot reconstruct; use a config with loss 'mse' and output 'linear'")
-    if config.sample_shape and tuple(config.sample_shape) != data.sample_shape:
-        raise DataError(f"this run was made for examples of shape {tuple(config.sample_shape)}, "
-                        f"but {data.name} has {data.sample_shape}")
+    _check_shape(config, data)
 
 
 def _pretrain(model, config: RunConfig, data: Dataset, run_dir: Path,
@@ -73,12 +83,22 @@ def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None
     data = load_data(config, data_dir)
     _check_fit(config, data)
     config.sample_shape = data.sample_shape
-    run_dir = new_run_dir(out)
-    write_json(run_dir / CONFIG, config.to_dict())
-    write_json(run_dir / ENVIRONMENT, environment(resolve_device(config.train.device),
-                                                  config.train.seed))
-    _fit(config, data, run_dir, list(callbacks), progress)
+    device = resolve_device(config.train.device)
+    with writing_run(out, new=True) as run_dir:
+        write_json(run_dir / CONFIG, config.to_dict())
+        write_json(run_dir / ENVIRONMENT, environment(device, config.train.seed))
+        _fit(config, data, run_dir, list(callbacks), progress)
     return run_dir
+
+
+def _check_checkpoint(run_dir: Path, config: RunConfig, data: Dataset) -> torch.nn.Module:
+    """Load the checkpoint's weights into a fresh model: a damaged file or one of another
+    model is refused before the run's config is touched."""
+    tensors, _ = load_safetensors(run_dir / CHECKPOINT)
+    model = build_model(config.model, data.sample_shape)
+    load_weights(model, {k[len("model/"):]: v for k, v in tensors.items()
+                         if k.startswith("model/")}, run_dir / CHECKPOINT)
+    return model
 
 
 def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path | None = None,
@@ -88,17 +108,26 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
     config = read_config(run_dir)
     if not any(run_dir.glob(f"**/{CHECKPOINT}")):
         raise RunError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run instead")
-    if epochs is not None and epochs != config.train.epochs:
+    extended = epochs is not None and epochs != config.train.epochs
+    if extended:
         config = config.replace("train", epochs=epochs)
-        write_json(run_dir / CONFIG, config.to_dict())
-    main = run_dir / CHECKPOINT
-    done = int(read_counters(main).get("epoch", 0)) if main.is_file() else 0
-    if done >= config.train.epochs:
-        raise RunError(f"{run_dir} already finished its {config.train.epochs} epochs; "
-                       "pass --epochs N with a larger N to train further")
-    data = load_data(config, data_dir)
-    _check_fit(config, data)
-    _fit(config, data, run_dir, list(callbacks), progress)
+    with writing_run(run_dir):
+        data = load_data(config, data_dir)
+        _check_fit(config, data)
+        main = run_dir / CHECKPOINT
+        if main.is_file():  # else the run stopped in a pretraining stage
+            done = int(read_counters(main).get("epoch", 0))
+            model = _check_checkpoint(run_dir, config, data)
+            if done > config.train.epochs or (done == config.train.epochs
+                                              and (run_dir / MODEL).is_file()):
+                raise RunError(f"{run_dir} already trained {done} of its {config.train.epochs} "
+                               f"epochs; pass --epochs N with N > {done} to train further")
+            if done == config.train.epochs:
+                save_model(run_dir, model)  # the final write of a finished run had failed
+                return run_dir
+        if extended:
+            write_json(run_dir / CONFIG, config.to_dict())
+        _fit(config, data, run_dir, list(callbacks), progress)
     return run_dir
 
 
@@ -109,7 +138,8 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
     if data is not None:
         config = config.replace("data", name=data)
     dataset = load_data(config, data_dir)
-    _, model = load_run(run_dir, dataset.sample_shape if data else None)
+    _check_shape(config, dataset)
+    _, model = load_run(run_dir, dataset.sample_shape)
     x, y = dataset.split(split)
     md = metrics.MetricData(x, y, dataset.x_train, dataset.value_range)
     results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,
@@ -120,16 +150,20 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
 
 def encode(run_dir: str | Path, data: str, out: str | Path, split: str = "test",
            data_dir: str | Path | None = None) -> np.ndarray:
-    """Codings ``[N, z_dim]`` of one split of ``data``, saved to ``out`` (.npy)."""
-    config = read_config(run_dir).replace("data", name=data)
-    dataset = load_data(config, data_dir)
-    _, model = load_run(run_dir, dataset.sample_shape)
-    if not hasattr(model, "encode"):
-        raise RunError(f"{run_dir} holds a {model.family}, which has no encoder")
-    x, _ = dataset.split(split)
-    codings = metrics.batched(model.encode, x, 1024)
+    """Codings ``[N, z_dim]`` of one split of ``data``, saved to ``out`` (.npy) atomically."""
     out = Path(out)
     if out.suffix != ".npy":
-        raise RunError(f"--out must name a .npy file, got {out}")
-    np.save(out, codings)
+        raise RunError(f"--out must name a .npy file, got {out}; add .npy to the name")
+    config = read_config(run_dir).replace("data", name=data)
+    dataset = load_data(config, data_dir)
+    _check_shape(config, dataset)
+    _, model = load_run(run_dir, dataset.sample_shape)
+    if not hasattr(model, "encode"):
+        raise RunError(f"{run_dir} holds a {model.family}, which has no encoder; "
+                       "use a run of a model with codings")
+    x, _ = dataset.split(split)
+    codings = metrics.batched(model.encode, x, 1024)
+    buffer = io.BytesIO()
+    np.save(buffer, codings)
+    atomic_write_bytes(out, buffer.getvalue())
     return codings

@@ -1,12 +1,14 @@
 """The ``aegan`` command line: parse flags, build a config, call the library, print results.
 
 A problem the user can fix is printed as one line, ``aegan: error: …``, with exit status 2;
-nothing already written is touched.
+nothing already written is touched. So is an ``OSError`` (a full disk, a folder that cannot be
+written): the line names the file and says what to do.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import sys
@@ -34,6 +36,26 @@ def _epoch_printer(event) -> None:
 def _default_out(name: str) -> Path:
     slug = name.replace("/", "-").replace(".json", "")
     return Path("runs") / f"{Path(slug).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk is full; free some space and try again (a stopped run continues "
+                  "with 'aegan train --resume RUN')",
+    errno.EDQUOT: "the disk quota is used up; free some space and try again",
+    errno.EACCES: "choose a folder you can write to",
+    errno.EPERM: "choose a folder you can write to",
+    errno.EROFS: "the filesystem is read-only; choose another folder",
+    errno.ENOENT: "check the path; its folder must exist",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
+    errno.EISDIR: "the path is a folder; name a file",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an ``OSError``: what failed, on which file, and what to do."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    advice = _OS_ADVICE.get(exc.errno, "check the path and the disk")
+    return f"{where}{exc.strerror or exc}; {advice}"
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -208,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except AeganError as exc:
         print(f"aegan: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"aegan: error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("aegan: interrupted; a run continues from its last epoch with "

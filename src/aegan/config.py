@@ -5,12 +5,17 @@ user can act on. A model family's own config class is registered beside the mode
 (:mod:`aegan.models`); :class:`RunConfig` holds whichever one the ``family`` key names. The
 whole resolved config is written to a run's ``config.json``, and ``aegan train
 RUN/config.json`` repeats the run.
+
+Config files are JSON, parsed as data: nothing in them is executed or turned into objects
+(there are no tags, as YAML has), and whatever they hold either builds a valid config or
+raises :class:`~aegan.errors.ConfigError`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,21 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def is_int(value: Any) -> bool:
+    """An integer, not a bool (JSON's ``true`` is not a number of epochs)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A finite real number (``NaN``, ``inf`` and bools are not)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _in_unit(value: Any) -> bool:
+    return is_number(value) and 0 <= value < 1
+
+
 def from_dict(cls, values: dict[str, Any], where: str):
     """Build dataclass ``cls`` from ``values``, refusing keys it does not know."""
     if not isinstance(values, dict):
@@ -39,7 +59,8 @@ def from_dict(cls, values: dict[str, Any], where: str):
     try:
         return cls(**values)
     except TypeError as exc:  # a wrong type that __post_init__ did not catch
-        raise ConfigError(f"bad value in {where}: {exc}") from None
+        raise ConfigError(f"bad value in {where}: {exc}; compare it with a preset's "
+                          "config.json") from None
 
 
 @dataclass
@@ -52,9 +73,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _check(isinstance(self.name, str) and self.name != "", "data.name must be a non-empty string")
-        _check(self.limit is None or (isinstance(self.limit, int) and self.limit > 0),
+        _check(self.limit is None or (is_int(self.limit) and self.limit > 0),
                f"--limit must be a positive number of examples, got {self.limit}")
-        _check(self.valid_size is None or (isinstance(self.valid_size, int) and self.valid_size > 0),
+        _check(self.valid_size is None or (is_int(self.valid_size) and self.valid_size > 0),
                f"data.valid_size must be a positive number of examples, got {self.valid_size}")
 
 
@@ -72,13 +93,20 @@ class OptimConfig:
     schedule: str = "constant"  # or "cosine": decays to 0 over the run's steps
 
     def __post_init__(self) -> None:
+        _check(isinstance(self.betas, (list, tuple)) and len(self.betas) == 2
+               and all(_in_unit(b) for b in self.betas),
+               f"optim.betas must be two numbers in [0, 1), such as [0.9, 0.999], got {self.betas}")
         self.betas = tuple(self.betas)
         _check(self.name in OPTIMIZERS,
                f"unknown optimizer {self.name!r}; choose one of {', '.join(OPTIMIZERS)}")
-        _check(isinstance(self.lr, (int, float)) and self.lr > 0,
-               f"--lr must be a positive number, got {self.lr}")
-        _check(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}")
-        _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        _check(is_number(self.lr) and self.lr > 0,
+               f"--lr must be a positive finite number, such as 0.001, got {self.lr}")
+        _check(_in_unit(self.momentum), f"momentum must be in [0, 1), got {self.momentum}")
+        _check(is_number(self.weight_decay) and self.weight_decay >= 0,
+               f"weight_decay must be a number >= 0, got {self.weight_decay}")
+        _check(self.rho is None or _in_unit(self.rho), f"rho must be in [0, 1), got {self.rho}")
+        _check(self.eps is None or (is_number(self.eps) and self.eps > 0),
+               f"eps must be a small positive number, such as 1e-7, got {self.eps}")
         _check(self.schedule in ("constant", "cosine"),
                f"unknown schedule {self.schedule!r}; choose constant or cosine")
 
@@ -94,14 +122,16 @@ class TrainConfig:
     valid_batch_size: int = 1024
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.epochs, int) and self.epochs >= 1,
+        _check(is_int(self.epochs) and self.epochs >= 1,
                f"--epochs must be at least 1, got {self.epochs}")
-        _check(isinstance(self.batch_size, int) and self.batch_size >= 1,
+        _check(is_int(self.batch_size) and self.batch_size >= 1,
                f"--batch-size must be at least 1, got {self.batch_size}")
-        _check(isinstance(self.seed, int) and self.seed >= 0, f"--seed must be >= 0, got {self.seed}")
+        _check(is_int(self.seed) and 0 <= self.seed < 2**63,
+               f"--seed must be a whole number >= 0, got {self.seed}")
         _check(self.device in DEVICES,
                f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
-        _check(self.valid_batch_size >= 1, "valid_batch_size must be at least 1")
+        _check(is_int(self.valid_batch_size) and self.valid_batch_size >= 1,
+               f"valid_batch_size must be at least 1, got {self.valid_batch_size}")
 
 
 @dataclass
@@ -130,20 +160,27 @@ class RunConfig:
         from aegan.models import model_config_from_dict  # registry lives with the models
 
         if not isinstance(values, dict):
-            raise ConfigError("a run config must be a JSON object")
+            raise ConfigError("a run config must be a JSON object, like a run's config.json")
         unknown = sorted(set(values) - {"preset", "sample_shape", "model", "data", "optim", "train"})
         if unknown:
             raise ConfigError(f"unknown key {unknown[0]!r} in the config; known keys: "
                               "data, model, optim, preset, sample_shape, train")
         if "model" not in values:
-            raise ConfigError("the config has no 'model' section")
+            raise ConfigError("the config has no 'model' section; start from a preset's "
+                              "config.json (aegan train PRESET writes one)")
+        preset, shape = values.get("preset"), values.get("sample_shape")
+        _check(preset is None or isinstance(preset, str),
+               f"preset must be a name or null, got {preset!r}")
+        _check(shape is None or (isinstance(shape, list) and 1 <= len(shape) <= 4
+                                 and all(is_int(n) and n >= 1 for n in shape)),
+               f"sample_shape must list 1 to 4 positive sizes, such as [1, 28, 28], got {shape!r}")
         return cls(
             model=model_config_from_dict(values["model"]),
             data=from_dict(DataConfig, values.get("data", {}), "data"),
             optim=from_dict(OptimConfig, values.get("optim", {}), "optim"),
             train=from_dict(TrainConfig, values.get("train", {}), "train"),
-            preset=values.get("preset"),
-            sample_shape=tuple(values["sample_shape"]) if values.get("sample_shape") else None,
+            preset=preset,
+            sample_shape=tuple(shape) if shape else None,
         )
 
     def replace(self, section: str, **changes: Any) -> RunConfig:
@@ -152,15 +189,38 @@ class RunConfig:
         return dataclasses.replace(self, **{section: new})
 
 
+def _no_constant(name: str):
+    raise ConfigError(f"{name} is not a number a config may hold; write a finite number")
+
+
+def parse_config(text: str | bytes, source: str = "the config") -> RunConfig:
+    """A :class:`RunConfig` from JSON text, parsed as data: anything else is a ConfigError."""
+    try:
+        values = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg}); "
+                          "a config is one JSON object, like a run's config.json") from None
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise ConfigError(f"{source} is not valid JSON ({type(exc).__name__}); "
+                          "a config is one JSON object, like a run's config.json") from None
+    try:
+        return RunConfig.from_dict(values)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, RecursionError) as exc:  # a value of a kind no check expects
+        raise ConfigError(f"{source} holds a value aegan cannot use ({type(exc).__name__}: "
+                          f"{exc}); compare it with a preset's config.json") from None
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read a run config from a JSON file, as data (nothing in it is executed)."""
     path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raise ConfigError(f"{path}: aegan reads configs as JSON only (YAML could build "
+                          "objects); write it as .json, like a run's config.json")
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    try:
-        values = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return RunConfig.from_dict(values)
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}; check the path, "
+                          "or name a preset (see 'aegan presets')") from None
+    return parse_config(raw, str(path))

@@ -24,3 +24,7 @@ class RunError(AeganError):
 
 class TrainingDiverged(AeganError):
     """A loss or weight became NaN or infinite; the last good checkpoint is kept."""
+
+
+class UnsafeFile(AeganError):
+    """A file could run code when loaded, or would write outside its folder; it is refused."""

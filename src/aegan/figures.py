@@ -12,7 +12,8 @@ import torch
 
 from aegan import viz
 from aegan.api import load_data
-from aegan.io import load_history, load_run, read_config
+from aegan.errors import RunError
+from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
 
 
@@ -28,17 +29,29 @@ def _map_points(codings: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
 
 def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=None,
                  max_points: int = 2000) -> list[Path]:
-    """Write the run's PNG figures into ``out`` (default: the run folder); return their paths."""
+    """Write the run's PNG figures into ``out`` (default: the run folder); return their paths.
+    Everything is read first, so a run that cannot be drawn leaves no figure behind."""
     run_dir = Path(run_dir)
-    out = Path(out) if out is not None else run_dir
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    history = load_history(run_dir)
-    if history:
-        written.append(viz.save(viz.training_curves(history), out / "training_curves.png"))
     config = read_config(run_dir)
+    history = load_history(run_dir)
     data = load_data(config, data_dir)
     _, model = load_run(run_dir, data.sample_shape)
+    if out is None or Path(out).resolve() == run_dir.resolve():
+        with writing_run(run_dir):  # the run folder has one writer at a time
+            return _draw(run_dir, history, data, model, config.train.seed, max_points)
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create {out} for the figures ({exc.strerror}); "
+                       "choose an --out you can write to") from None
+    return _draw(out, history, data, model, config.train.seed, max_points)
+
+
+def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> list[Path]:
+    written = []
+    if history:
+        written.append(viz.save(viz.training_curves(history), out / "training_curves.png"))
     x, y = data.x_valid[:max_points], None if data.y_valid is None else data.y_valid[:max_points]
     if hasattr(model, "reconstruct") and data.kind == "image":
         recon = batched(model.reconstruct, x[:10], 10)
@@ -61,7 +74,7 @@ def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=No
             fig = viz.pca_comparison(x, codings, pca_codings)
             written.append(viz.save(fig, out / "pca_comparison.png"))
         elif y is not None:
-            points, title = _map_points(codings, config.train.seed)
+            points, title = _map_points(codings, seed)
             images = x if data.kind == "image" else None
             fig = viz.codings_map(points, y, images, data.classes, title)
             written.append(viz.save(fig, out / "codings_map.png"))

@@ -102,7 +102,8 @@ def split_last(x: np.ndarray, y: np.ndarray | None, n_valid: int):
     """Split off the last ``n_valid`` examples, as the book does for its validation set."""
     if not 0 < n_valid < len(x):
         raise DataError(f"validation size {n_valid} must be between 1 and {len(x) - 1} "
-                        f"for a training set of {len(x)} examples")
+                        f"for a training set of {len(x)} examples; set data.valid_size "
+                        "in that range, or use more data")
     cut = len(x) - n_valid
     ys = (None, None) if y is None else (y[:cut], y[cut:])
     return x[:cut], x[cut:], ys[0], ys[1]

@@ -1,7 +1,8 @@
 """Downloads into a cache folder, verified by SHA-256 before use.
 
 A file whose digest does not match is deleted; a partial download never takes the final name
-(it is written beside it and renamed once complete and verified).
+(it is written beside it and renamed once complete and verified). A copy already in the cache
+is verified again before each use, so a file damaged or replaced there is fetched anew.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ def sha256_of(path: Path) -> str:
 
 def download(url: str, target: Path, sha256: str, timeout: float = 60.0) -> Path:
     """Fetch ``url`` to ``target`` unless a verified copy is there; return ``target``."""
-    if target.exists():
-        return target
+    if target.is_file():
+        if sha256_of(target) == sha256:
+            return target
+        log.warning("%s does not match its SHA-256; fetching it again", target)
+        target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     log.info("downloading %s", url)

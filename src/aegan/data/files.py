@@ -1,13 +1,23 @@
 """Data from a user's file: ``.npy`` (one array), ``.npz`` (``x`` and optional ``y``) or
 ``.csv`` (numbers only, an optional header row). Values are used as they are: tabular data
 is not rescaled. The last 10% of the rows are the validation set.
+
+The readers treat a file as untrusted: ``.npy`` / ``.npz`` are read with ``allow_pickle=False``
+after their headers are checked against the bytes really there (so a damaged header cannot ask
+for terabytes), and anything malformed is a :class:`DataError` naming the file.
 """
 
 from __future__ import annotations
 
 import csv
+import math
+import struct
+import tokenize
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -15,26 +25,45 @@ from aegan.data.dataset import Dataset, split_last
 from aegan.errors import DataError
 
 _KINDS = {2: "tabular", 3: "sequence", 4: "image"}
+# What NumPy and zipfile raise on damaged input (UnicodeDecodeError is a ValueError).
+# NumPy parses an .npy header with ``ast.literal_eval`` (data only, never code), hence the
+# tokenizer's errors.
+_UNREADABLE = (ValueError, OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile,
+               NotImplementedError, RuntimeError, zlib.error, MemoryError, KeyError,
+               struct.error, SyntaxError, TypeError, OverflowError, tokenize.TokenError)
+
+
+def _csv_rows(path: Path, handle) -> list[list[float]]:
+    rows: list[list[float]] = []
+    for line_no, row in enumerate(csv.reader(handle), start=1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        try:
+            rows.append([float(cell) for cell in row])
+        except ValueError:
+            if line_no == 1 and not rows:
+                continue  # a header row
+            bad = next(c for c in row if not _is_number(c))
+            raise DataError(f"{path}, line {line_no}: {bad[:40]!r} is not a number; "
+                            "a CSV for aegan holds numbers only (one header row allowed)") from None
+        if len(rows[-1]) != len(rows[0]):
+            raise DataError(f"{path}, line {line_no}: {len(rows[-1])} columns, but the first "
+                            f"data row has {len(rows[0])}; give every row the same columns")
+    return rows
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    rows = []
-    with open(path, newline="") as handle:
-        for line_no, row in enumerate(csv.reader(handle), start=1):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            try:
-                rows.append([float(cell) for cell in row])
-            except ValueError:
-                if line_no == 1 and not rows:
-                    continue  # a header row
-                bad = next(c for c in row if not _is_number(c))
-                raise DataError(f"{path}, line {line_no}: {bad!r} is not a number; "
-                                "a CSV for aegan holds numbers only (one header row allowed)") from None
-            if len(rows[-1]) != len(rows[0]):
-                raise DataError(f"{path}, line {line_no}: {len(rows[-1])} columns, "
-                                f"but the first data row has {len(rows[0])}")
-    return np.asarray(rows, dtype=np.float32)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = _csv_rows(path, handle)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 "
+                        "text of numbers") from None
+    except csv.Error as exc:
+        raise DataError(f"{path} is not a readable CSV ({exc}); save it as plain "
+                        "comma-separated numbers") from None
+    with np.errstate(over="ignore"):  # beyond float32: infinite, refused with the NaNs below
+        return np.asarray(rows, dtype=np.float32)
 
 
 def _is_number(cell: str) -> bool:
@@ -45,47 +74,99 @@ def _is_number(cell: str) -> bool:
         return False
 
 
+def _npy_header(stream: BinaryIO, size: int, source: str) -> None:
+    """Check that an .npy stream of ``size`` bytes holds the data its header promises."""
+    version = np.lib.format.read_magic(stream)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    with warnings.catch_warnings():  # a damaged header is an error below, not a warning
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        shape, _, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise DataError(f"{source} holds Python objects, which aegan never unpickles; "
+                        "save plain numbers (np.save of a float array)")
+    needed = math.prod(shape) * dtype.itemsize
+    if size - stream.tell() < needed:
+        raise DataError(f"{source} is truncated: its header promises {needed:,} bytes of data "
+                        f"but {max(0, size - stream.tell()):,} follow; save the file again")
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    with open(path, "rb") as handle:
+        _npy_header(handle, path.stat().st_size, str(path))
+        handle.seek(0)
+        return np.lib.format.read_array(handle, allow_pickle=False)
+
+
+def _npz_member(archive: zipfile.ZipFile, name: str, source: str) -> np.ndarray:
+    info = archive.getinfo(name + ".npy")
+    with archive.open(info) as stream:
+        _npy_header(stream, info.file_size, f"{source}[{name!r}]")
+    with archive.open(info) as stream:
+        return np.lib.format.read_array(stream, allow_pickle=False)
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    with zipfile.ZipFile(path) as archive:
+        keys = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
+        if not keys:
+            raise DataError(f"{path} holds no arrays; save one with np.savez(path, x=...)")
+        x_key = next((k for k in ("x", "X", "data") if k in keys), keys[0])
+        y = _npz_member(archive, "y", str(path)) if "y" in keys else None
+        return _npz_member(archive, x_key, str(path)), y
+
+
 def _read_array(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         return _read_csv(path), None
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"cannot read {path} as {suffix}: {exc}") from None
-    if suffix == ".npz" or isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.keys())
-            if not keys:
-                raise DataError(f"{path} holds no arrays")
-            x_key = next((k for k in ("x", "X", "data") if k in keys), keys[0])
-            y = loaded["y"] if "y" in keys else None
-            return loaded[x_key], y
-    return loaded, None
+        with open(path, "rb") as handle:
+            is_zip = handle.read(2) == b"PK"
+        return _read_npz(path) if is_zip else (_read_npy(path), None)
+    except DataError:
+        raise
+    except _UNREADABLE as exc:
+        kind = path.suffix.lower() or "an array file"
+        raise DataError(f"cannot read {path} as {kind}: {type(exc).__name__}: "
+                        f"{str(exc)[:120]}; the file is damaged or not a NumPy file") from None
+
+
+def _check_labels(path: Path, y: np.ndarray, n: int) -> np.ndarray:
+    if y.ndim != 1 or len(y) != n:
+        raise DataError(f"{path}: 'y' has shape {y.shape}, expected one label per example ({n})")
+    if (not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating)
+            or not np.isfinite(y).all() or not np.array_equal(y, np.round(y))
+            or (y.size and np.abs(y).max() >= 2**62)):
+        raise DataError(f"{path}: the labels 'y' must be whole numbers (class indices); "
+                        "save them as integers")
+    return y.astype(np.int64)
 
 
 def load_file(path: Path, valid_size: int | None = None) -> Dataset:
     """Read ``path`` into a :class:`Dataset` after checking shape, dtype and finiteness."""
     if not path.is_file():
-        raise DataError(f"data file {path} does not exist")
+        raise DataError(f"data file {path} does not exist; check the path, or name a data set "
+                        "(see 'aegan datasets')")
     x, y = _read_array(path)
     if x.size == 0:
-        raise DataError(f"{path} holds 0 examples; it is empty")
+        raise DataError(f"{path} holds 0 examples; it is empty; give a file with data")
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
-        raise DataError(f"{path} holds {x.dtype} values; aegan needs real numbers")
+        raise DataError(f"{path} holds {x.dtype} values; aegan needs real numbers; "
+                        "save a float array")
     if x.ndim not in _KINDS:
         raise DataError(f"{path} holds an array of shape {x.shape}; expected [N, F] (tabular), "
-                        "[N, T, F] (sequences) or [N, C, H, W] (images)")
+                        "[N, T, F] (sequences) or [N, C, H, W] (images); reshape it")
     if len(x) < 2:
         raise DataError(f"{path} holds {len(x)} examples; at least 2 are needed")
-    x = x.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = x.astype(np.float32)
     bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
     if bad.any():
-        raise DataError(f"{path} has NaN or infinite values in {bad.sum()} rows (first: row "
-                        f"{int(np.argmax(bad))}); remove or impute them first")
-    if y is not None and (y.ndim != 1 or len(y) != len(x)):
-        raise DataError(f"{path}: 'y' has shape {y.shape}, expected one label per example ({len(x)})")
-    y = None if y is None else y.astype(np.int64)
+        raise DataError(f"{path} has NaN or infinite values (or values beyond float32) in "
+                        f"{bad.sum()} rows (first: row {int(np.argmax(bad))}); remove or "
+                        "impute them first")
+    y = None if y is None else _check_labels(path, y, len(x))
     n_valid = valid_size or max(1, len(x) // 10)
     x_train, x_valid, y_train, y_valid = split_last(x, y, n_valid)
     in_unit = float(x.min()) >= 0.0 and float(x.max()) <= 1.0

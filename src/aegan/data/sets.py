@@ -49,7 +49,8 @@ def _find_local(folder: Path, name: str) -> list[Path]:
         if all(found):
             return found
     missing = ", ".join(f"{s}[.gz]" for s in _FILES)
-    raise DataError(f"{name}: no IDX files in {folder} or {folder / name} (expected {missing})")
+    raise DataError(f"{name}: no IDX files in {folder} or {folder / name} (expected {missing}); "
+                    "point --data-dir at the folder that holds them")
 
 
 def _idx_files(name: str, data_dir: Path | None) -> list[Path]:

@@ -13,7 +13,6 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.decomposition import PCA
 
 from aegan.errors import ConfigError
 
@@ -91,6 +90,8 @@ def reconstruction(model, data: MetricData) -> dict[str, float]:
 
 def pca_mse(x_train: np.ndarray, x_eval: np.ndarray, k: int) -> float:
     """Reconstruction MSE of PCA with ``k`` components fitted on ``x_train``, on ``x_eval``."""
+    from sklearn.decomposition import PCA  # imported here: scikit-learn takes a second to load
+
     pca = PCA(n_components=k, svd_solver="full" if x_train.shape[1] <= 256 else "auto")
     pca.fit(_flat(x_train))
     recon = pca.inverse_transform(pca.transform(_flat(x_eval)))

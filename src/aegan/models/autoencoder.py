@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aegan.config import ConfigError, OptimConfig
+from aegan.config import ConfigError, OptimConfig, is_int
 from aegan.models.base import Model
 from aegan.models.registry import register_model
 from aegan.nets import ACTIVATIONS, INITS, activation, init_linear_
@@ -51,13 +51,12 @@ class GreedyStage:
     def __post_init__(self) -> None:
         if isinstance(self.optim, dict):
             self.optim = OptimConfig(**self.optim)
-        if not isinstance(self.epochs, int) or self.epochs < 1:
+        if not is_int(self.epochs) or self.epochs < 1:
             raise ConfigError(f"a greedy stage needs at least 1 epoch, got {self.epochs}")
 
 
-def _check_widths(name: str, widths) -> None:
-    if widths is not None and (not widths or any(not isinstance(n, int) or n < 1 for n in widths)):
-        raise ConfigError(f"model.{name} must list positive layer widths, got {widths}")
+def _widths(values) -> bool:
+    return isinstance(values, (list, tuple)) and all(is_int(n) and n >= 1 for n in values)
 
 
 @dataclass
@@ -84,8 +83,12 @@ class AutoencoderConfig:
     greedy: list[GreedyStage] | None = None  # one stage per encoder layer
 
     def __post_init__(self) -> None:
-        _check_widths("encoder", self.encoder)
-        _check_widths("decoder", self.decoder)
+        if not _widths(self.encoder) or not self.encoder:
+            raise ConfigError(f"model.encoder must list positive layer widths, such as "
+                              f"[100, 30], got {self.encoder}")
+        if self.decoder is not None and not _widths(self.decoder):
+            raise ConfigError(f"model.decoder must list positive layer widths, or be null to "
+                              f"mirror the encoder, got {self.decoder}")
         for key, choices in (("net", NETS), ("output", OUTPUTS), ("loss", LOSSES),
                              ("init", INITS), ("sparsity", SPARSITY)):
             if getattr(self, key) not in choices:

@@ -9,15 +9,23 @@ Resume is exact: a checkpoint is written atomically at the end of every epoch wi
 every optimizer's state, the shuffling generator, the global random state and the counters;
 ``fit(resume=True)`` continues from it, so a run killed at any moment and resumed ends with
 the same weights as one that never stopped (on the CPU, bit for bit).
+
+Divergence is caught within a step: the running sums of the losses are checked every
+``check_every`` steps (every step on the CPU, where reading a number costs no device sync;
+every 32 on an accelerator, plus a check of the weights there) and at the end of every epoch,
+weights included, before anything is saved. A full disk or a folder that turned read-only stops
+the run with a :class:`~aegan.errors.RunError`; the previous checkpoint stays whole.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
 import os
 import time
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -26,8 +34,9 @@ import numpy as np
 import torch
 
 from aegan.config import TrainConfig
-from aegan.errors import ConfigError, TrainingDiverged
-from aegan.train.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from aegan.errors import ConfigError, RunError, TrainingDiverged
+from aegan.fileio import atomic_write_bytes
+from aegan.train.checkpoint import load_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,12 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
     return 1.0
 
 
+def finite_weights(model: torch.nn.Module) -> bool:
+    """True when every floating-point parameter and buffer of ``model`` is finite."""
+    tensors = chain(model.parameters(), model.buffers())
+    return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
+
+
 @dataclass
 class EpochEnd:
     """What callbacks receive after each epoch."""
@@ -65,13 +80,14 @@ class Trainer:
     """Train ``model`` on arrays ``(x, y?)``; optionally write a run folder as it goes.
 
     ``callbacks`` are called with an :class:`EpochEnd` after each epoch (after the checkpoint
-    is safely on disk).
+    is safely on disk). ``check_every``: steps between divergence checks (None: 1 on the CPU,
+    32 on an accelerator).
     """
 
     def __init__(self, model: torch.nn.Module, config: TrainConfig, optim_config,
                  run_dir: str | Path | None = None,
                  callbacks: list[Callable[[EpochEnd], None]] | None = None,
-                 progress: bool | None = None, label: str = ""):
+                 progress: bool | None = None, check_every: int | None = None, label: str = ""):
         self.model = model
         self.config = config
         self.optim_config = optim_config
@@ -84,6 +100,7 @@ class Trainer:
         self.epoch = 0  # epochs completed
         self.step = 0  # optimizer steps taken
         self.generator = torch.Generator().manual_seed(config.seed)
+        self.check_every = check_every or (1 if self.device.type == "cpu" else 32)
 
     # -- data --------------------------------------------------------------------------------
     def _tensors(self, x: np.ndarray, y: np.ndarray | None) -> tuple[torch.Tensor, ...]:
@@ -118,19 +135,36 @@ class Trainer:
         record too many, which resume drops: the checkpoint is the truth."""
         if self.run_dir is None:
             return
-        with open(self.run_dir / HISTORY, "a") as handle:
-            handle.write(json.dumps(self.history[-1]) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        counters = {"epoch": self.epoch, "step": self.step}
-        save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizers,
-                        self._rng_state(), counters)
+        try:
+            with open(self.run_dir / HISTORY, "a") as handle:
+                handle.write(json.dumps(self.history[-1]) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            counters = {"epoch": self.epoch, "step": self.step}
+            save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizers,
+                            self._rng_state(), counters)
+        except OSError as exc:
+            raise RunError(self._write_failed(exc)) from None
+
+    def _write_failed(self, exc: OSError) -> str:
+        done = self.epoch - 1
+        kept = (f"the checkpoint of epoch {done} is intact" if done > 0 else
+                "no checkpoint had been written yet")
+        cause = ("the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                 else exc.strerror or str(exc))
+        fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "fix that"
+        return (f"cannot save epoch {self.epoch} in {self.run_dir}: {cause}; {kept}; {fix} "
+                f"and continue with 'aegan train --resume {self.run_dir}'")
 
     def _restore(self) -> None:
         path = self.run_dir / CHECKPOINT
         rng, counters = load_checkpoint(path, self.model, self.optimizers)
-        self._set_rng_state(rng)
-        self.epoch, self.step = int(counters["epoch"]), int(counters["step"])
+        try:
+            self._set_rng_state(rng)
+            self.epoch, self.step = int(counters["epoch"]), int(counters["step"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise RunError(f"{path} lacks its random state or counters ({type(exc).__name__}); "
+                           "it was not written by this version of aegan; start a new run") from None
         history_path = self.run_dir / HISTORY
         records = []
         for line in history_path.read_text().splitlines() if history_path.exists() else []:
@@ -138,10 +172,29 @@ class Trainer:
                 records.append(json.loads(line))
             except json.JSONDecodeError:  # a line cut short by a crash
                 break
-        self.history = [r for r in records if r["epoch"] <= self.epoch]
+        self.history = [r for r in records
+                        if isinstance(r, dict) and isinstance(r.get("epoch"), int)
+                        and r["epoch"] <= self.epoch]
         lines = "".join(json.dumps(r) + "\n" for r in self.history)
         atomic_write_bytes(history_path, lines.encode())
         log.info("resumed from epoch %d (step %d)", self.epoch, self.step)
+
+    # -- divergence --------------------------------------------------------------------------
+    def _guard(self, sums: dict[str, Any], weights: bool) -> None:
+        """Raise :class:`TrainingDiverged` when a running loss sum (NaN or infinite as soon as
+        one of its terms is) or, with ``weights``, a weight is not finite."""
+        bad = [f"train_{k}" for k, v in sums.items() if not math.isfinite(float(v))]
+        if not bad and weights and not finite_weights(self.model):
+            bad = ["the weights"]
+        if not bad:
+            return
+        kept = (f"the checkpoint of epoch {self.epoch} in {self.run_dir} is kept and holds no NaN"
+                if self.run_dir is not None and self.epoch > 0 else "nothing was saved")
+        raise TrainingDiverged(
+            f"training diverged at step {self.step} (epoch {self.epoch + 1}): {', '.join(bad)} "
+            f"became NaN or infinite; {kept}; try a lower --lr (this run used "
+            f"{self.optim_config.lr:g}), a larger --batch-size, or data scaled to a small range, "
+            "in a new run")
 
     # -- the loop ----------------------------------------------------------------------------
     def evaluate(self, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
@@ -189,6 +242,8 @@ class Trainer:
                 for key, value in out.items():
                     sums[key] = sums.get(key, 0) + value * n
                 count += n
+                if self.step % self.check_every == 0:  # 3a. divergence, within check_every steps
+                    self._guard(sums, weights=self.check_every > 1)
                 bar.update()
                 if bar.n % 50 == 0 and not bar.disable:
                     bar.set_postfix(loss=f"{float(sums['loss']) / count:.4f}")
@@ -196,12 +251,8 @@ class Trainer:
             record: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.step}
             record.update({f"train_{k}": float(v) / count for k, v in sums.items()})
 
-            # 3. Divergence guard: never checkpoint a NaN.
-            bad = [k for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)]
-            if bad or not all(torch.isfinite(p).all() for p in self.model.parameters()):
-                raise TrainingDiverged(
-                    f"training diverged in epoch {self.epoch + 1} ({', '.join(bad) or 'weights'} not "
-                    "finite); the last good checkpoint is kept: lower --lr and resume or restart")
+            # 3b. Divergence guard at the epoch's end, weights included: never checkpoint a NaN.
+            self._guard(sums, weights=True)
 
             # 4. Validation, history, checkpoint, callbacks.
             if valid is not None:
