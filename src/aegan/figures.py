@@ -57,7 +57,7 @@ def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> 
         recon = batched(model.reconstruct, x[:10], 10)
         written.append(viz.save(viz.reconstructions(x[:10], recon), out / "reconstructions.png"))
         if hasattr(model, "corrupt"):
-            torch.manual_seed(config.train.seed)
+            torch.manual_seed(seed)  # the same noisy examples at every redraw
             noisy = batched(model.corrupt, x[:10], 10)
             if not np.array_equal(noisy, x[:10]):  # a denoising autoencoder
                 fig = viz.denoising(x[:10], noisy, batched(model.reconstruct, noisy, 10))
