@@ -77,3 +77,19 @@ def run_subprocess(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "aegan", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def write_run(folder: Path, model_config, data: str = "digits", shape=(1, 8, 8), seed: int = 0) -> Path:
+    """A run folder holding an untrained model (config, weights): quick input for commands."""
+    import torch
+
+    from aegan.config import DataConfig, RunConfig
+    from aegan.io import save_model, write_json
+    from aegan.models import build_model
+
+    folder.mkdir(parents=True)
+    torch.manual_seed(seed)
+    config = RunConfig(model=model_config, data=DataConfig(data), sample_shape=tuple(shape))
+    write_json(folder / "config.json", config.to_dict())
+    save_model(folder, build_model(model_config, tuple(shape)))
+    return folder

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import write_idx
+from aegan.models import AutoencoderConfig
+from tests.conftest import write_idx, write_run
 
 
 def test_listings(cli):
@@ -59,6 +60,7 @@ def _bad_files(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "keep.txt").write_text("earlier results")
+    write_run(tmp_path / "run", AutoencoderConfig(encoder=[16, 4]))  # SELU codings, untrained
 
 
 BAD = {
@@ -77,6 +79,16 @@ BAD = {
     "resume missing": (["train", "--resume", "taken"], "not a run folder"),
     "unknown option": (["train", "linear-pca", "--bogus"], "unrecognized arguments"),
     "bad config json": (["train", "bad.json"], "not valid JSON"),
+    "class not in data": (["train", "stacked-digits", "--classes", "12"], "class 12 does not occur"),
+    "classes not labels": (["train", "stacked-digits", "--classes", "a"], "expected labels like 0,3"),
+    "threshold above 1": (["detect", "run", "--threshold", "1.5"], "strictly between 0 and 1"),
+    "threshold 0": (["detect", "run", "--threshold", "0"], "strictly between 0 and 1"),
+    "figure not png": (["detect", "run", "--out", "fig.jpg"], "must name a .png"),
+    "more labels than exist": (["pretrain-classify", "run", "--labels", "5000"],
+                               "more labelled examples than digits has"),
+    "no labels": (["pretrain-classify", "run", "--labels", "0"], "--labels must be a positive"),
+    "hash of unbounded codings": (["hash", "run"], "needs codings in [0, 1]"),
+    "bits threshold 1": (["hash", "run", "--bits-threshold", "1"], "strictly between 0 and 1"),
 }
 
 
