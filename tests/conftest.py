@@ -93,3 +93,15 @@ def write_run(folder: Path, model_config, data: str = "digits", shape=(1, 8, 8),
     write_json(folder / "config.json", config.to_dict())
     save_model(folder, build_model(model_config, tuple(shape)))
     return folder
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny models: they are bound by per-step overhead, and
+    on a shared CPU two threads per process wait on each other far longer than they compute."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

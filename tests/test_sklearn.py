@@ -14,6 +14,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aegan.sklearn import AutoencoderTransformer
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @parametrize_with_checks([AutoencoderTransformer(epochs=2)])
 def test_sklearn_estimator_checks(estimator, check):

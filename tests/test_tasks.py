@@ -20,6 +20,8 @@ from aegan.tasks.anomaly import DetectConfig, detect
 from aegan.tasks.classify import PretrainConfig, labelled_subset, pretrain_classify
 from aegan.tasks.hashing import binary_codes, hash_codes
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _train(folder, epochs, classes=None, **model):
     config = RunConfig(model=AutoencoderConfig(**model), data=DataConfig("digits", classes=classes),
@@ -147,7 +149,7 @@ def test_classifier_family_freezes_and_trains(tmp_path):
 def test_pretrain_classify(sigmoid_run):
     config = PretrainConfig(labels=150, frozen_epochs=30, finetune_epochs=10)
     result = pretrain_classify(sigmoid_run, config=config)
-    assert (result["labels"], result["classes"], result["test_examples"]) == (150, 10, 360)
+    assert (result["labels"], result["classes"], result["examples"]) == (150, 10, 360)
     for key in ("pretrained_frozen_accuracy", "pretrained_accuracy", "scratch_accuracy"):
         assert 0.5 < result[key] <= 1.0, (key, result)
 

@@ -47,15 +47,16 @@ def _print_result(result: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result))
         return
+    width = max(len(key) for key in result)
     for key, value in result.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            print(f"{key:>22}:")
+            print(f"{key:>{width}}:")
             for row in value:
-                print(" " * 24 + "  ".join(f"{k} {_fmt(v)}" for k, v in row.items()))
+                print(" " * (width + 2) + "  ".join(f"{k} {_fmt(v)}" for k, v in row.items()))
         elif isinstance(value, dict):
-            print(f"{key:>22}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in value.items()))
+            print(f"{key:>{width}}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in value.items()))
         else:
-            print(f"{key:>22}: {_fmt(value)}")
+            print(f"{key:>{width}}: {_fmt(value)}")
 
 
 def _fmt(value) -> str:
@@ -163,7 +164,7 @@ def cmd_detect(args) -> int:
 def cmd_pretrain_classify(args) -> int:
     from aegan.tasks.classify import PretrainConfig, pretrain_classify
 
-    config = PretrainConfig(labels=args.labels, seed=args.seed)
+    config = PretrainConfig(labels=args.labels, seed=args.seed, split=args.split)
     _print_result(pretrain_classify(args.run, args.data, config, args.data_dir), args.json)
     return 0
 
@@ -288,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw score histograms and the most anomalous images")
 
     p = _run_command(sub, "pretrain-classify", cmd_pretrain_classify, "a classifier on the "
-                     "run's encoder, trained on N labels, against the same one from scratch")
+                     "run's encoder, trained on N labels, against the same one from scratch",
+                     "test")
     p.add_argument("--labels", type=int, required=True, metavar="N",
                    help="number of labelled training examples to use")
     p.add_argument("--seed", type=int, default=42)

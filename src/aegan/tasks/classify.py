@@ -46,8 +46,11 @@ class PretrainConfig:
     batch_size: int = 32
     seed: int = 42
     device: str = "auto"
+    split: str = "test"  # where the accuracies are measured ("valid" to choose settings)
 
     def __post_init__(self) -> None:
+        if self.split not in ("valid", "test"):
+            raise ConfigError(f"accuracies are measured on the valid or test split, not {self.split!r}")
         if not isinstance(self.labels, int) or self.labels < 1:
             raise ConfigError(f"--labels must be a positive number of examples, got {self.labels}")
         if min(self.frozen_epochs, self.finetune_epochs, self.batch_size) < 1:
@@ -87,31 +90,31 @@ def _classifier(encoder_model, n_classes: int, seed: int) -> Classifier:
 def pretrain_classify(run_dir: str | Path, data: str | None = None,
                       config: PretrainConfig | None = None,
                       data_dir: str | Path | None = None) -> dict[str, Any]:
-    """Test accuracies of the pretrained classifier (after the frozen phase and after
+    """Accuracies (on ``config.split``) of the pretrained classifier (after the frozen phase and after
     fine-tuning) and of the same architecture trained from scratch, on ``config.labels``
     labels of ``data`` (default: the run's data set, every class)."""
     cfg = config or PretrainConfig()
     run_config, model, whole, _ = load_for_task(run_dir, data, data_dir, "encode")
     x, y = labelled_subset(whole.x_train, whole.y_train, cfg.labels, cfg.seed, whole.name)
-    x_test, y_test = whole.split("test")
-    if y_test is None:
-        raise DataError(f"{whole.name} has no test labels to score a classifier on")
-    n_classes = len(whole.classes) if whole.classes else int(max(y.max(), y_test.max())) + 1
+    x_eval, y_eval = whole.split(cfg.split)
+    if y_eval is None:
+        raise DataError(f"{whole.name} has no {cfg.split} labels to score a classifier on")
+    n_classes = len(whole.classes) if whole.classes else int(max(y.max(), y_eval.max())) + 1
 
     pretrained = _classifier(model, n_classes, cfg.seed)
     pretrained.freeze_features(True)
     _fit(pretrained, x, y, cfg.frozen_epochs, cfg.head_lr, cfg)
-    frozen_acc = _accuracy(pretrained, x_test, y_test)
+    frozen_acc = _accuracy(pretrained, x_eval, y_eval)
     pretrained.freeze_features(False)
     _fit(pretrained, x, y, cfg.finetune_epochs, cfg.finetune_lr, cfg)
-    finetuned_acc = _accuracy(pretrained, x_test, y_test)
+    finetuned_acc = _accuracy(pretrained, x_eval, y_eval)
 
     torch.manual_seed(cfg.seed + 1)
     fresh = build_model(run_config.model, model.sample_shape)  # same encoder, new weights
     scratch = _classifier(fresh, n_classes, cfg.seed)
     _fit(scratch, x, y, cfg.frozen_epochs + cfg.finetune_epochs, cfg.scratch_lr, cfg)
-    scratch_acc = _accuracy(scratch, x_test, y_test)
+    scratch_acc = _accuracy(scratch, x_eval, y_eval)
     return {"run": str(run_dir), "data": whole.name, "labels": cfg.labels,
-            "classes": n_classes, "test_examples": len(y_test),
+            "classes": n_classes, "split": cfg.split, "examples": len(y_eval),
             "pretrained_frozen_accuracy": frozen_acc, "pretrained_accuracy": finetuned_acc,
             "scratch_accuracy": scratch_acc, "settings": asdict(cfg)}
