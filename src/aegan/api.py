@@ -4,6 +4,7 @@ it, draw its figures. The command line is a thin layer over these functions.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -40,12 +41,28 @@ def _check_fit(config: RunConfig, data: Dataset) -> None:
                         f"but {data.name} has {data.sample_shape}")
 
 
-def _fit(config: RunConfig, data: Dataset, run_dir: Path, resume: bool,
+def _pretrain(model, config: RunConfig, data: Dataset, run_dir: Path,
+              callbacks: list[Callable[[EpochEnd], None]], progress: bool | None) -> None:
+    """Run a model's pretraining stages (greedy layer-wise training), each a Trainer run in a
+    sub-folder of its own; a finished stage is restored from its checkpoint, not retrained."""
+    for i, stage in enumerate(model.pretraining_stages() if hasattr(model, "pretraining_stages") else []):
+        stage_dir = run_dir / stage.name
+        stage_dir.mkdir(exist_ok=True)
+        train_cfg = dataclasses.replace(config.train, epochs=stage.epochs, seed=config.train.seed + i + 1)
+        trainer = Trainer(stage.model, train_cfg, stage.optim, stage_dir, callbacks, progress,
+                          label=stage.name)
+        trainer.fit(stage.inputs(data.x_train), None, stage.inputs(data.x_valid), None,
+                    resume=(stage_dir / CHECKPOINT).is_file())
+
+
+def _fit(config: RunConfig, data: Dataset, run_dir: Path,
          callbacks: list[Callable[[EpochEnd], None]], progress: bool | None) -> Trainer:
     torch.manual_seed(config.train.seed)  # the initial weights follow the seed
     model = build_model(config.model, data.sample_shape)
+    _pretrain(model, config, data, run_dir, callbacks, progress)
     trainer = Trainer(model, config.train, config.optim, run_dir, callbacks, progress)
-    trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid, resume=resume)
+    trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid,
+                resume=(run_dir / CHECKPOINT).is_file())
     save_model(run_dir, model)
     return trainer
 
@@ -60,7 +77,7 @@ def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None
     write_json(run_dir / CONFIG, config.to_dict())
     write_json(run_dir / ENVIRONMENT, environment(resolve_device(config.train.device),
                                                   config.train.seed))
-    _fit(config, data, run_dir, False, list(callbacks), progress)
+    _fit(config, data, run_dir, list(callbacks), progress)
     return run_dir
 
 
@@ -69,18 +86,19 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
     """Continue a run from its last checkpoint, exactly; ``epochs`` may extend it."""
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    if not (run_dir / CHECKPOINT).is_file():
+    if not any(run_dir.glob(f"**/{CHECKPOINT}")):
         raise RunError(f"{run_dir} has no {CHECKPOINT} to resume from; start a new run instead")
     if epochs is not None and epochs != config.train.epochs:
         config = config.replace("train", epochs=epochs)
         write_json(run_dir / CONFIG, config.to_dict())
-    done = int(read_counters(run_dir / CHECKPOINT).get("epoch", 0))
+    main = run_dir / CHECKPOINT
+    done = int(read_counters(main).get("epoch", 0)) if main.is_file() else 0
     if done >= config.train.epochs:
         raise RunError(f"{run_dir} already finished its {config.train.epochs} epochs; "
                        "pass --epochs N with a larger N to train further")
     data = load_data(config, data_dir)
     _check_fit(config, data)
-    _fit(config, data, run_dir, True, list(callbacks), progress)
+    _fit(config, data, run_dir, list(callbacks), progress)
     return run_dir
 
 

@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _epoch_printer(event) -> None:
     r = event.record
-    parts = [f"epoch {r['epoch']:>3}/{event.epochs}"]
+    parts = [f"{event.label} epoch {r['epoch']:>3}/{event.epochs}".lstrip()]
     parts += [f"{k} {v:.4f}" for k, v in r.items() if k.startswith(("train_", "valid_"))]
     print("  ".join(parts) + f"  ({r['time_s']:.2f} s)", flush=True)
 

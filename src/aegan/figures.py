@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from aegan import viz
 from aegan.api import load_data
@@ -42,8 +43,17 @@ def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=No
     if hasattr(model, "reconstruct") and data.kind == "image":
         recon = batched(model.reconstruct, x[:10], 10)
         written.append(viz.save(viz.reconstructions(x[:10], recon), out / "reconstructions.png"))
+        if hasattr(model, "corrupt"):
+            torch.manual_seed(config.train.seed)
+            noisy = batched(model.corrupt, x[:10], 10)
+            if not np.array_equal(noisy, x[:10]):  # a denoising autoencoder
+                fig = viz.denoising(x[:10], noisy, batched(model.reconstruct, noisy, 10))
+                written.append(viz.save(fig, out / "denoising.png"))
     if hasattr(model, "encode"):
         codings = batched(model.encode, x, 1024).reshape(len(x), -1)
+        if codings.min() >= 0 and codings.max() <= 1 and codings.shape[1] > 2:  # sigmoid codings
+            fig = viz.activation_histograms(codings)
+            written.append(viz.save(fig, out / "activations.png"))
         if codings.shape[1] == 2 and data.sample_shape == (3,):
             from sklearn.decomposition import PCA
 

@@ -7,6 +7,7 @@ zero biases, the loss averaged over every value, the last partial batch included
 
 from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from aegan.models import AutoencoderConfig
+from aegan.models.autoencoder import GreedyStage
 from aegan.presets.registry import register_preset
 
 
@@ -30,3 +31,71 @@ def stacked() -> RunConfig:
         optim=OptimConfig("sgd", lr=1.5),
         train=TrainConfig(epochs=20, batch_size=32),
     )
+
+
+def _fashion(model: AutoencoderConfig, lr: float, epochs: int) -> RunConfig:
+    """The notebook's common frame: Fashion-MNIST, SGD, batch 32, binary cross-entropy."""
+    return RunConfig(model=model, data=DataConfig("fashion-mnist"), optim=OptimConfig("sgd", lr=lr),
+                     train=TrainConfig(epochs=epochs, batch_size=32))
+
+
+@register_preset("book/tied", "section 17.4: 784-100-30 with the decoder using the encoder's "
+                 "transposed weights, SGD lr 1.5, 10 epochs")
+def tied() -> RunConfig:
+    return _fashion(AutoencoderConfig(encoder=[100, 30], tied=True), 1.5, 10)
+
+
+@register_preset("book/greedy", "section 17.4: 784-100-784 (BCE, SGD 1.5), then 100-30-100 on its "
+                 "codings (MSE, SGD 0.05), 10 epochs each; stacked and fine-tuned (SGD 0.1, 10 epochs)")
+def greedy() -> RunConfig:
+    stages = [GreedyStage(10, OptimConfig("sgd", lr=1.5)), GreedyStage(10, OptimConfig("sgd", lr=0.05))]
+    return _fashion(AutoencoderConfig(encoder=[100, 30], greedy=stages), 0.1, 10)
+
+
+@register_preset("book/conv", "section 17.5: Conv 16/32/64 (3x3 SELU, 2x2 max-pool) to 3x3x64 "
+                 "codings, three transposed convolutions back, SGD lr 1.0, 5 epochs")
+def conv() -> RunConfig:
+    return _fashion(AutoencoderConfig(net="conv", encoder=[16, 32, 64]), 1.0, 5)
+
+
+@register_preset("book/recurrent", "section 17.5: LSTM(100) -> LSTM(30) encoder, repeated 28 times "
+                 "-> LSTM(100) -> per-row Dense(28, sigmoid); rows as time steps, SGD lr 0.1, 10 epochs")
+def recurrent() -> RunConfig:
+    return _fashion(AutoencoderConfig(net="recurrent", encoder=[100, 30], decoder=[100]), 0.1, 10)
+
+
+@register_preset("book/denoising-gaussian", "section 17.6: Gaussian noise (sigma 0.2) on the inputs "
+                 "while training, 784-100-30, SGD lr 1.0, 10 epochs")
+def denoising_gaussian() -> RunConfig:
+    return _fashion(AutoencoderConfig(encoder=[100, 30], input_noise=0.2), 1.0, 10)
+
+
+@register_preset("book/denoising-dropout", "section 17.6: dropout (0.5) on the inputs while training, "
+                 "784-100-30, SGD lr 1.0, 10 epochs")
+def denoising_dropout() -> RunConfig:
+    return _fashion(AutoencoderConfig(encoder=[100, 30], input_dropout=0.5), 1.0, 10)
+
+
+@register_preset("book/sparse-l1", "section 17.7: 300 sigmoid codings with an L1 activity penalty "
+                 "(1e-3), SGD lr 1.0, 10 epochs")
+def sparse_l1() -> RunConfig:
+    model = AutoencoderConfig(encoder=[100, 300], coding_activation="sigmoid", sparsity="l1",
+                              sparsity_weight=1e-3)
+    return _fashion(model, 1.0, 10)
+
+
+@register_preset("book/sparse-kl", "section 17.7: 300 sigmoid codings with the KL sparsity penalty "
+                 "(target 0.1, weight 0.05 as Keras applies it), SGD lr 1.0, 10 epochs")
+def sparse_kl() -> RunConfig:
+    # Keras divides an activity regularizer's value by the batch size; the book's weight of
+    # 0.05 on batches of 32 is therefore 0.05 / 32 on aegan's batch-independent penalty.
+    model = AutoencoderConfig(encoder=[100, 300], coding_activation="sigmoid", sparsity="kl",
+                              sparsity_weight=0.05 / 32, sparsity_target=0.1)
+    return _fashion(model, 1.0, 10)
+
+
+@register_preset("book/hashing", "exercise 17.11: 784-100 SELU, Gaussian noise (sigma 15), 16 sigmoid "
+                 "codings that saturate to bits; SGD lr 1.0, 10 epochs")
+def hashing() -> RunConfig:
+    model = AutoencoderConfig(encoder=[100, 16], coding_activation="sigmoid", coding_noise=15.0)
+    return _fashion(model, 1.0, 10)

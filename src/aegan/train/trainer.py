@@ -58,6 +58,7 @@ class EpochEnd:
 
     record: dict[str, Any]
     epochs: int
+    label: str = ""  # which training this is, when a run has several (greedy stages)
 
 
 class Trainer:
@@ -70,13 +71,14 @@ class Trainer:
     def __init__(self, model: torch.nn.Module, config: TrainConfig, optim_config,
                  run_dir: str | Path | None = None,
                  callbacks: list[Callable[[EpochEnd], None]] | None = None,
-                 progress: bool | None = None):
+                 progress: bool | None = None, label: str = ""):
         self.model = model
         self.config = config
         self.optim_config = optim_config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.callbacks = list(callbacks or [])
         self.progress = progress  # None: a bar when stderr is a terminal
+        self.label = label
         self.device = resolve_device(config.device)
         self.history: list[dict[str, Any]] = []
         self.epoch = 0  # epochs completed
@@ -173,7 +175,7 @@ class Trainer:
         while self.epoch < cfg.epochs:
             # 2. One epoch of optimizer steps over shuffled batches.
             start, sums, count = time.perf_counter(), {}, 0
-            bar = tqdm(total=steps_per_epoch, desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
+            bar = tqdm(total=steps_per_epoch, desc=f"{self.label} epoch {self.epoch + 1}/{cfg.epochs}".lstrip(),
                        leave=False, disable=(not self.progress) if self.progress is not None else None,
                        dynamic_ncols=True)
             for batch in self._batches(train, cfg.batch_size, shuffle=True):
@@ -209,5 +211,5 @@ class Trainer:
             self.epoch += 1
             self._save()
             for callback in self.callbacks:
-                callback(EpochEnd(record, cfg.epochs))
+                callback(EpochEnd(record, cfg.epochs, self.label))
         return self.history

@@ -107,3 +107,37 @@ def pca_comparison(x: np.ndarray, codings: np.ndarray, pca_codings: np.ndarray) 
         ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()
     return fig
+
+
+def activation_histograms(codings: np.ndarray) -> Figure:
+    """The book's figure 17-11 panels: every coding activation, and each unit's mean activation
+    over the examples; ``codings`` is ``[N, units]`` in [0, 1]."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    bins = np.linspace(0, 1, 41)
+    axes[0].hist(codings.ravel(), bins=bins, color="C0")
+    axes[0].set_title("all activations")
+    axes[1].hist(codings.mean(axis=0), bins=bins, color="C1")
+    axes[1].set_title("mean activation per unit")
+    mean = codings.mean()
+    for ax in axes:
+        ax.axvline(mean, color="k", linestyle="--", linewidth=1)
+        ax.set_xlabel("activation")
+        ax.set_xlim(0, 1)
+    axes[0].set_ylabel("count")
+    axes[1].text(0.98, 0.9, f"overall mean {mean:.3f}", transform=axes[1].transAxes, ha="right")
+    fig.tight_layout()
+    return fig
+
+
+def denoising(originals: np.ndarray, noisy: np.ndarray, denoised: np.ndarray) -> Figure:
+    """Rows of original, corrupted and reconstructed images (the book's figure 17-9)."""
+    n = len(originals)
+    fig, axes = plt.subplots(3, n, figsize=(1.2 * n, 3.8), squeeze=False)
+    for row, (images, label) in enumerate(((originals, "original"), (noisy, "noisy input"),
+                                           (denoised, "denoised"))):
+        for i in range(n):
+            axes[row, i].imshow(_image(np.clip(images[i], 0, 1)), cmap="binary", vmin=0, vmax=1)
+            axes[row, i].axis("off")
+        axes[row, 0].set_title(label, loc="left", fontsize=9)
+    fig.tight_layout()
+    return fig

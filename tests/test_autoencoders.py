@@ -1,0 +1,158 @@
+"""The autoencoder family's own mechanics, each against a reference: tied weights, greedy
+stages, sparsity penalties (hand-computed), training-only noise, conv and recurrent shapes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aegan import api
+from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.errors import ConfigError
+from aegan.io import load_run
+from aegan.metrics import batched
+from aegan.models import AutoencoderConfig, build_model
+from aegan.models.autoencoder import GreedyStage, kl_sparsity
+from aegan.presets import get_preset
+
+
+def test_tied_has_about_half_the_parameters():
+    tied = build_model(get_preset("book/tied").model, (1, 28, 28))
+    untied = build_model(get_preset("book/stacked").model, (1, 28, 28))
+    n_tied = sum(p.numel() for p in tied.parameters())
+    n_untied = sum(p.numel() for p in untied.parameters())
+    assert n_tied == 784 * 100 + 100 * 30 + (100 + 30) + (100 + 784)
+    assert 0.49 < n_tied / n_untied < 0.52
+
+
+def test_tied_gradient_moves_encoder_and_decoder_together():
+    """The shared weight's gradient is the sum of the gradients the encoder and decoder would
+    each get in an untied copy with the same (transposed) weights."""
+    torch.manual_seed(0)
+    tied = build_model(AutoencoderConfig(encoder=[5, 3], tied=True), (7,))
+    untied = build_model(AutoencoderConfig(encoder=[5, 3]), (7,))
+    enc_t, dec_t = tied._blocks
+    enc_u, dec_u = untied._blocks
+    with torch.no_grad():
+        for i in range(2):
+            enc_u[i][0].weight.copy_(enc_t[i][0].weight)
+            enc_u[i][0].bias.copy_(enc_t[i][0].bias)
+            dec_u[1 - i][0].weight.copy_(enc_t[i][0].weight.t())
+            dec_u[1 - i][0].bias.copy_(dec_t[1 - i][0].bias)
+    x = torch.rand(4, 7)
+    for model in (tied, untied):
+        model.reconstruction_loss(model.decoder(model.encoder(x)), x).backward()
+    for i in range(2):
+        expected = enc_u[i][0].weight.grad + dec_u[1 - i][0].weight.grad.t()
+        torch.testing.assert_close(enc_t[i][0].weight.grad, expected)
+    # and one optimizer step changes what the decoder computes with
+    before = dec_t[0][0].weight.detach().clone()
+    opts = tied.configure_optimizers(OptimConfig("sgd", lr=0.5))
+    tied.training_step((x,), opts, 0)
+    assert not torch.equal(before, dec_t[0][0].weight)
+    torch.testing.assert_close(dec_t[0][0].weight, enc_t[1][0].weight.t())
+
+
+def test_sparsity_penalties_by_hand():
+    a = torch.tensor([[0.2, 0.9, 0.1], [0.4, 0.5, 0.3]])
+    model = build_model(AutoencoderConfig(encoder=[3], coding_activation="sigmoid", sparsity="l1",
+                                          sparsity_weight=0.5), (4,))
+    assert model.sparsity_penalty(a).item() == pytest.approx(0.5 * (1.2 + 1.2) / 2)
+    rho, t = np.array([0.3, 0.7, 0.2]), 0.1
+    by_hand = np.sum(t * np.log(t / rho) + (1 - t) * np.log((1 - t) / (1 - rho)))
+    assert kl_sparsity(a, t).item() == pytest.approx(by_hand, rel=1e-6)
+    assert kl_sparsity(torch.full((5, 4), 0.1), 0.1).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_sparse_kl_pulls_mean_activation_to_target(tmp_path):
+    config = RunConfig(
+        model=AutoencoderConfig(encoder=[32, 64], coding_activation="sigmoid", sparsity="kl",
+                                sparsity_weight=0.05, sparsity_target=0.1),
+        data=DataConfig("digits"), optim=OptimConfig("adam", lr=3e-3),
+        train=TrainConfig(epochs=25, batch_size=64))
+    run = api.train(config, tmp_path / "run", progress=False)
+    data = api.load_data(config)
+    _, model = load_run(run, data.sample_shape)
+    mean = batched(model.encode, data.x_valid, 512).mean()
+    assert abs(mean - 0.1) < 0.03, mean
+
+
+def test_noise_only_while_training():
+    torch.manual_seed(0)
+    model = build_model(AutoencoderConfig(encoder=[8, 4], input_noise=0.5, input_dropout=0.5), (6,))
+    x = torch.rand(3, 6)
+    model.eval()
+    assert torch.equal(model.encode(x), model.encode(x))
+    noisy = model.corrupt(x)
+    assert not torch.equal(noisy, x) and not model.training  # corrupt() leaves eval mode alone
+    model.train()
+    assert not torch.equal(model.encode(x), model.encode(x))
+
+
+def _greedy_config(epochs=3):
+    stages = [GreedyStage(2, OptimConfig("sgd", lr=0.5)), GreedyStage(2, OptimConfig("sgd", lr=0.05))]
+    return RunConfig(model=AutoencoderConfig(encoder=[16, 4], greedy=stages),
+                     data=DataConfig("digits", limit=300), optim=OptimConfig("sgd", lr=0.1),
+                     train=TrainConfig(epochs=epochs))
+
+
+def test_greedy_stages_train_the_shared_layers(tmp_path):
+    run = api.train(_greedy_config(), tmp_path / "run", progress=False)
+    for stage in ("greedy-1", "greedy-2"):
+        lines = (run / stage / "history.jsonl").read_text().splitlines()
+        assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
+    # The fine-tuning started from the stages' layers: its first epoch beats a fresh model's.
+    history = [json.loads(x) for x in (run / "history.jsonl").read_text().splitlines()]
+    fresh = api.train(_greedy_config().replace("model", greedy=None), tmp_path / "fresh", progress=False)
+    fresh_history = [json.loads(x) for x in (fresh / "history.jsonl").read_text().splitlines()]
+    assert history[0]["train_loss"] < fresh_history[0]["train_loss"]
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_greedy_resume_mid_stage_is_exact(tmp_path):
+    whole = api.train(_greedy_config(), tmp_path / "whole", progress=False)
+
+    def stop(event):
+        if event.label == "greedy-2" and event.record["epoch"] == 1:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        api.train(_greedy_config(), tmp_path / "part", callbacks=[stop], progress=False)
+    api.resume(tmp_path / "part", progress=False)
+    _, a = load_run(whole)
+    _, b = load_run(tmp_path / "part")
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key]), key
+
+
+def test_recurrent_reads_sequences(tmp_path):
+    x = np.random.RandomState(0).rand(40, 9, 3).astype(np.float32)
+    np.save(tmp_path / "seq.npy", x)
+    config = RunConfig(model=AutoencoderConfig(net="recurrent", encoder=[8, 4]),
+                       data=DataConfig(str(tmp_path / "seq.npy")), train=TrainConfig(epochs=1))
+    run = api.train(config, tmp_path / "run", progress=False)
+    _, model = load_run(run)
+    assert model.reconstruct(torch.as_tensor(x[:2])).shape == (2, 9, 3)
+
+
+@pytest.mark.parametrize("config, shape, message", [
+    (AutoencoderConfig(net="recurrent"), (5,), "needs sequences"),
+    (AutoencoderConfig(net="recurrent"), (3, 8, 8), "needs sequences"),
+    (AutoencoderConfig(net="conv"), (7, 3), "needs images"),
+])
+def test_network_shape_errors(config, shape, message):
+    with pytest.raises(ConfigError, match=message):
+        build_model(config, shape)
+
+
+def test_conv_preset_matches_book_shapes():
+    model = build_model(get_preset("book/conv").model, (1, 28, 28))
+    z = model.encode(torch.rand(2, 1, 28, 28))
+    assert z.shape == (2, 64, 3, 3)
+    assert model.decode(z).shape == (2, 1, 28, 28)
