@@ -74,7 +74,8 @@ def main() -> None:
                "total_seconds": round(sum(r["seconds"] for r in results), 1)}
     print(json.dumps(summary))
     if args.json:
-        Path(args.json).write_text(json.dumps({"digits": results, "summary": summary}, indent=2) + "\n")
+        record = {"digits": results, "summary": summary}
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     summary = {"data": result["data"], "labels": args.labels, "seeds": len(rows),
                **{f"mean_{k}": round(statistics.mean(r[k] for r in rows), 4) for k in KEYS},
-               "pretrained_wins": sum(r["pretrained_accuracy"] > r["scratch_accuracy"] for r in rows),
+               "pretrained_wins": sum(r["pretrained_accuracy"] > r["scratch_accuracy"]
+                                      for r in rows),
                "settings": result["settings"], "torch": torch.__version__,
                "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
     print(json.dumps(summary))

@@ -233,7 +233,7 @@ def _data_flags(p: argparse.ArgumentParser, required: bool = False) -> None:
 
 
 def _run_command(sub, name: str, handler, text: str, split: str | None = None):
-    """A subcommand on a run: RUN, the data flags, ``--split`` (when given a default), ``--json``."""
+    """A subcommand on a run: RUN, the data flags, ``--split`` (given a default) and ``--json``."""
     p = sub.add_parser(name, help=text)
     p.add_argument("run", metavar="RUN")
     _data_flags(p)

@@ -72,7 +72,8 @@ class Dataset:
         if not keep_valid.any():
             raise DataError(f"no example of classes {classes} in {self.name}'s validation split")
         return dataclasses.replace(self, x_train=self.x_train[keep], y_train=self.y_train[keep],
-                                   x_valid=self.x_valid[keep_valid], y_valid=self.y_valid[keep_valid])
+                                   x_valid=self.x_valid[keep_valid],
+                                   y_valid=self.y_valid[keep_valid])
 
 
 @dataclass

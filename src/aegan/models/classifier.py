@@ -118,4 +118,5 @@ class Classifier(Model):
     def validation_step(self, batch):
         x, y = batch
         logits = self(x)
-        return {"loss": F.cross_entropy(logits, y), "accuracy": (logits.argmax(1) == y).float().mean()}
+        accuracy = (logits.argmax(1) == y).float().mean()
+        return {"loss": F.cross_entropy(logits, y), "accuracy": accuracy}

@@ -37,8 +37,8 @@ def load_for_task(run_dir: str | Path, data: str | None, data_dir: str | Path | 
     config = read_config(run_dir)
     d = config.data
     same = data is None or data == d.name
-    whole = load_dataset(d.name if same else data, data_dir, valid_size=d.valid_size if same else None)
-    own = whole if same else load_dataset(d.name, data_dir, valid_size=d.valid_size)
+    own = load_dataset(d.name, data_dir, valid_size=d.valid_size)
+    whole = own if same else load_dataset(data, data_dir)
     own = own.of_classes(d.classes).limited(d.limit)
     _, model = load_run(run_dir)
     if not hasattr(model, needs):

@@ -5,8 +5,9 @@ unsupervised pre-training help deep learning?", JMLR 2010).
 The encoder of a trained autoencoder (trained on every training image, labels unused) becomes
 the feature layers of a classifier with a softmax head; only ``labels`` labelled training
 examples are then used: first the head learns on the frozen encoder, then everything is
-fine-tuned at a lower learning rate. The same architecture, freshly initialised, is trained on
-the same labels for as many epochs as the baseline. Both are scored on the test split.
+fine-tuned at a lower learning rate. The baseline, the same architecture freshly initialised,
+is trained on the same labels for as many epochs as both phases together. Both are scored on
+the test split (or, to choose settings, the validation split).
 
 Both classifiers train with the one :class:`~aegan.train.Trainer`: the classifier is a model
 family like any other (:mod:`aegan.models.classifier`), so freezing is just which parameters
@@ -15,7 +16,6 @@ its optimizer holds, and each phase is one ``Trainer.fit``.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,6 @@ from aegan.metrics import batched
 from aegan.models import Classifier, build_model
 from aegan.tasks import load_for_task
 from aegan.train import Trainer
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,7 +48,8 @@ class PretrainConfig:
 
     def __post_init__(self) -> None:
         if self.split not in ("valid", "test"):
-            raise ConfigError(f"accuracies are measured on the valid or test split, not {self.split!r}")
+            raise ConfigError(f"accuracies are measured on the valid or test split, "
+                              f"not {self.split!r}")
         if not isinstance(self.labels, int) or self.labels < 1:
             raise ConfigError(f"--labels must be a positive number of examples, got {self.labels}")
         if min(self.frozen_epochs, self.finetune_epochs, self.batch_size) < 1:
@@ -90,8 +89,8 @@ def _classifier(encoder_model, n_classes: int, seed: int) -> Classifier:
 def pretrain_classify(run_dir: str | Path, data: str | None = None,
                       config: PretrainConfig | None = None,
                       data_dir: str | Path | None = None) -> dict[str, Any]:
-    """Accuracies (on ``config.split``) of the pretrained classifier (after the frozen phase and after
-    fine-tuning) and of the same architecture trained from scratch, on ``config.labels``
+    """Accuracies on ``config.split`` of the pretrained classifier (after the frozen phase and
+    after fine-tuning) and of the same architecture trained from scratch, on ``config.labels``
     labels of ``data`` (default: the run's data set, every class)."""
     cfg = config or PretrainConfig()
     run_config, model, whole, _ = load_for_task(run_dir, data, data_dir, "encode")

@@ -11,13 +11,15 @@ from aegan.viz.plots import _image, plt
 
 
 def anomaly_scores(scores: np.ndarray, threshold: float, is_anomaly: np.ndarray | None = None,
-                   images: np.ndarray | None = None, image_scores: np.ndarray | None = None) -> Figure:
+                   images: np.ndarray | None = None,
+                   image_scores: np.ndarray | None = None) -> Figure:
     """Histograms of ``scores`` ``[N]`` (normal and anomalous apart when ``is_anomaly`` ``[N]``
     is known) with the threshold; below, ``images`` ``[K, C, H, W]`` in [0, 1], most anomalous
     first, titled with their scores ``[K]``."""
     n_img = 0 if images is None else len(images)
     fig = plt.figure(figsize=(max(8.0, 1.1 * n_img), 4.8 if n_img else 3.4))
-    grid = fig.add_gridspec(2 if n_img else 1, max(n_img, 1), height_ratios=[3, 1.3][: 2 if n_img else 1])
+    rows = 2 if n_img else 1
+    grid = fig.add_gridspec(rows, max(n_img, 1), height_ratios=[3, 1.3][:rows])
     ax = fig.add_subplot(grid[0, :])
     bins = np.histogram_bin_edges(np.log10(scores + 1e-12), bins=60)
     groups = [("all", scores, "C0")] if is_anomaly is None else \
@@ -31,7 +33,8 @@ def anomaly_scores(scores: np.ndarray, threshold: float, is_anomaly: np.ndarray 
     ax.set_ylabel("density" if is_anomaly is not None else "examples")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    ax.set_title("anomaly scores" + (f"; below, the {n_img} highest, with their scores" if n_img else ""))
+    below = f"; below, the {n_img} highest, with their scores" if n_img else ""
+    ax.set_title("anomaly scores" + below)
     for i in range(n_img):
         sub = fig.add_subplot(grid[1, i])
         sub.imshow(_image(images[i]), cmap="binary", vmin=0, vmax=1)
