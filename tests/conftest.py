@@ -91,3 +91,31 @@ def run_python(code: str, *args: str, cwd: Path, **kwargs) -> subprocess.Popen:
     """A child Python running ``code`` with ``args``, importing the aegan under test."""
     return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=subprocess_env(),
                             text=True, **kwargs)
+
+
+def write_run(folder: Path, model_config, data: str = "digits", shape=(1, 8, 8), seed: int = 0) -> Path:
+    """A run folder holding an untrained model (config, weights): quick input for commands."""
+    import torch
+
+    from aegan.config import DataConfig, RunConfig
+    from aegan.io import save_model, write_json
+    from aegan.models import build_model
+
+    folder.mkdir(parents=True)
+    torch.manual_seed(seed)
+    config = RunConfig(model=model_config, data=DataConfig(data), sample_shape=tuple(shape))
+    write_json(folder / "config.json", config.to_dict())
+    save_model(folder, build_model(model_config, tuple(shape)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny models: they are bound by per-step overhead, and
+    on a shared CPU two threads per process wait on each other far longer than they compute."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
+
+from aegan.models import AutoencoderConfig
+from tests.conftest import write_run
 
 
 def test_listings(cli):
@@ -41,3 +45,36 @@ def test_linear_pca_cli_reaches_pca(cli):
     assert cli("train", "linear-pca", "--out", "lin").code == 0
     metrics = json.loads(cli("evaluate", "lin", "--json").out)
     assert metrics["pca_ratio"] <= 1.001
+
+
+def _task_files(tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("earlier results")
+    write_run(tmp_path / "run", AutoencoderConfig(encoder=[16, 4]))  # SELU codings, untrained
+
+
+TASK_BAD = {  # the task commands' own cases; the general catalogue is test_bad_input.py
+    "class not in data": (["train", "stacked-digits", "--classes", "12"], "class 12 does not occur"),
+    "classes not labels": (["train", "stacked-digits", "--classes", "a"], "expected labels like 0,3"),
+    "threshold above 1": (["detect", "run", "--threshold", "1.5"], "strictly between 0 and 1"),
+    "threshold 0": (["detect", "run", "--threshold", "0"], "strictly between 0 and 1"),
+    "figure not png": (["detect", "run", "--out", "fig.jpg"], "must name a .png"),
+    "more labels than exist": (["pretrain-classify", "run", "--labels", "5000"],
+                               "more labelled examples than digits has"),
+    "no labels": (["pretrain-classify", "run", "--labels", "0"], "--labels must be a positive"),
+    "hash of unbounded codings": (["hash", "run"], "needs codings in [0, 1]"),
+    "bits threshold 1": (["hash", "run", "--bits-threshold", "1"], "strictly between 0 and 1"),
+}
+
+
+@pytest.mark.parametrize("case", TASK_BAD)
+def test_task_bad_input_is_one_line_exit_2(cli, tmp_path, case):
+    _task_files(tmp_path)
+    args, message = TASK_BAD[case]
+    result = cli(*args)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.err
+    assert "Traceback" not in result.err
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "earlier results"
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["keep.txt"]

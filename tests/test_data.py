@@ -124,3 +124,18 @@ def test_npy_and_npz(tmp_path):
     np.testing.assert_array_equal(a.x_train, x[:27])
     np.testing.assert_array_equal(b.y_valid, np.arange(27, 30))
     assert a.value_range == (0.0, 1.0)
+
+
+def test_classes_filter_train_and_valid_not_test():
+    full, threes = load_dataset("digits"), load_dataset("digits", classes=[3, 5])
+    for split in ("train", "valid"):
+        x, y = threes.split(split)
+        keep = np.isin(full.split(split)[1], [3, 5])
+        assert set(np.unique(y)) == {3, 5}
+        np.testing.assert_array_equal(x, full.split(split)[0][keep])
+    np.testing.assert_array_equal(threes.x_test, full.x_test)  # the one-class protocol tests on all
+    assert len(load_dataset("digits", limit=20, classes=[3]).x_train) == 20
+    with pytest.raises(DataError, match="class 12 does not occur"):
+        load_dataset("digits", classes=[12])
+    with pytest.raises(DataError, match="needs labels"):
+        load_dataset("book-3d", classes=[0])

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def load_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
     d = config.data
-    return load_dataset(d.name, data_dir, d.limit, d.valid_size)
+    return load_dataset(d.name, data_dir, d.limit, d.valid_size, d.classes)
 
 
 def _check_shape(config: RunConfig, data: Dataset) -> None:

@@ -33,6 +33,58 @@ def _epoch_printer(event) -> None:
     print("  ".join(parts) + f"  ({r['time_s']:.2f} s)", flush=True)
 
 
+def _int_list(text: str) -> list[int]:
+    """``"0,3"`` -> ``[0, 3]`` for flags that list labels."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected labels like 0,3, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one label, like 0,3")
+    return values
+
+
+def _print_result(result: dict, as_json: bool) -> None:
+    """One JSON object, or one ``key: value`` line per entry (lists of rows as a table)."""
+    if as_json:
+        print(json.dumps(result))
+        return
+    width = max(len(key) for key in result)
+    for key, value in result.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            print(f"{key:>{width}}:")
+            for row in value:
+                print(" " * (width + 2) + "  ".join(f"{k} {_fmt(v)}" for k, v in row.items()))
+        elif isinstance(value, dict):
+            print(f"{key:>{width}}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in value.items()))
+        else:
+            print(f"{key:>{width}}: {_fmt(value)}")
+
+
+def _fmt(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _save_figure(fig, out: str | None, as_json: bool) -> None:
+    """Write ``fig`` to ``out`` (a .png) when asked for one; say so (on stderr beside JSON)."""
+    from aegan import viz
+
+    if out is None:
+        return
+    stream = sys.stderr if as_json else sys.stdout
+    if fig is None:
+        print("no figure: it draws images, and these data are not images", file=stream)
+        return
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"figure: {viz.save(fig, path)}", file=stream)
+
+
+def _check_png(out: str | None) -> None:
+    if out is not None and Path(out).suffix.lower() != ".png":
+        raise AeganError(f"--out must name a .png file, got {out}")
+
+
 def _default_out(name: str) -> Path:
     slug = name.replace("/", "-").replace(".json", "")
     return Path("runs") / f"{Path(slug).name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -66,7 +118,8 @@ def cmd_train(args) -> int:
     from aegan.presets import get_preset
 
     if args.resume:
-        changed = [f for f in ("config", "data", "batch_size", "lr", "limit", "seed", "device")
+        changed = [f for f in ("config", "data", "batch_size", "lr", "limit", "classes", "seed",
+                               "device")
                    if getattr(args, f) is not None]
         if changed or args.out:
             flag = "--" + (changed[0].replace("_", "-") if changed else "out")
@@ -78,7 +131,7 @@ def cmd_train(args) -> int:
                              "or --resume RUN")
         is_file = args.config.endswith(".json") or Path(args.config).is_file()
         config = load_config(args.config) if is_file else get_preset(args.config)
-        overrides = {"data": {"name": args.data, "limit": args.limit},
+        overrides = {"data": {"name": args.data, "limit": args.limit, "classes": args.classes},
                      "train": {"epochs": args.epochs, "batch_size": args.batch_size,
                                "seed": args.seed, "device": args.device},
                      "optim": {"lr": args.lr}}
@@ -116,6 +169,37 @@ def cmd_encode(args) -> int:
 
     codings = api.encode(args.run, args.data, args.out, args.split, args.data_dir)
     print(f"wrote {args.out}: codings of shape {list(codings.shape)}")
+    return 0
+
+
+def cmd_detect(args) -> int:
+    from aegan.tasks import anomaly
+
+    _check_png(args.out)
+    config = anomaly.DetectConfig(args.threshold, args.split, args.normal_classes)
+    report = anomaly.detect(args.run, args.data, config, args.data_dir)
+    _print_result(report.summary, args.json)
+    _save_figure(anomaly.figure(report) if args.out else None, args.out, args.json)
+    return 0
+
+
+def cmd_pretrain_classify(args) -> int:
+    from aegan.tasks.classify import PretrainConfig, pretrain_classify
+
+    config = PretrainConfig(labels=args.labels, seed=args.seed, split=args.split)
+    _print_result(pretrain_classify(args.run, args.data, config, args.data_dir), args.json)
+    return 0
+
+
+def cmd_hash(args) -> int:
+    from aegan.tasks import hashing
+
+    _check_png(args.out)
+    config = hashing.HashConfig(args.bits_threshold, args.split)
+    report = hashing.hash_codes(args.run, args.data, config, args.data_dir)
+    _print_result(report.summary, args.json)
+    _save_figure(hashing.figure(report, config.per_bucket) if args.out else None, args.out,
+                 args.json)
     return 0
 
 
@@ -170,6 +254,18 @@ def _data_flags(p: argparse.ArgumentParser, required: bool = False) -> None:
                    help="folder holding MNIST / Fashion-MNIST IDX files (or $AEGAN_DATA_DIR)")
 
 
+def _run_command(sub, name: str, handler, text: str, split: str | None = None):
+    """A subcommand on a run: RUN, the data flags, ``--split`` (given a default) and ``--json``."""
+    p = sub.add_parser(name, help=text)
+    p.add_argument("run", metavar="RUN")
+    _data_flags(p)
+    if split is not None:
+        p.add_argument("--split", choices=["train", "valid", "test"], default=split)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=handler)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aegan", description="Autoencoders and GANs: learn codings, generate data.")
     parser.add_argument("--version", action="version", version=f"aegan {__version__}")
@@ -187,19 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--limit", type=int, metavar="N", help="train on the first N examples only")
+    p.add_argument("--classes", type=_int_list, metavar="A,B",
+                   help="keep only these labels in the train and valid splits (not test)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out", metavar="DIR", help="new run folder (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
     p.set_defaults(handler=cmd_train)
 
-    p = sub.add_parser("evaluate", help="metrics of a run on a split")
-    p.add_argument("run", metavar="RUN")
-    _data_flags(p)
-    p.add_argument("--split", choices=["train", "valid", "test"], default="valid")
+    p = _run_command(sub, "evaluate", cmd_evaluate, "metrics of a run on a split", "valid")
     p.add_argument("--metrics", metavar="A,B", help="metric names (default: all that apply)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("encode", help="save the codings of a data set as .npy")
     p.add_argument("run", metavar="RUN")
@@ -207,6 +300,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["train", "valid", "test"], default="test")
     p.add_argument("--out", required=True, metavar="FILE.npy")
     p.set_defaults(handler=cmd_encode)
+
+    p = _run_command(sub, "detect", cmd_detect, "anomaly scores: reconstruction errors above "
+                     "a quantile of the training errors are flagged", "test")
+    p.add_argument("--threshold", type=float, default=0.99, metavar="Q",
+                   help="flag scores above quantile Q (0 < Q < 1) of the training scores")
+    p.add_argument("--normal-classes", type=_int_list, metavar="A,B",
+                   help="labels that are normal, for AUROC (default: the run's --classes)")
+    p.add_argument("--out", metavar="FIG.png",
+                   help="draw score histograms and the most anomalous images")
+
+    p = _run_command(sub, "pretrain-classify", cmd_pretrain_classify, "a classifier on the "
+                     "run's encoder, trained on N labels, against the same one from scratch",
+                     "test")
+    p.add_argument("--labels", type=int, required=True, metavar="N",
+                   help="number of labelled training examples to use")
+    p.add_argument("--seed", type=int, default=42)
+
+    p = _run_command(sub, "hash", cmd_hash, "binary codes (codings rounded) and their buckets",
+                     "test")
+    p.add_argument("--bits-threshold", type=float, default=0.5, metavar="T",
+                   help="codings at or above T are 1, below 0 (0 < T < 1)")
+    p.add_argument("--out", metavar="FIG.png", help="draw the largest buckets as image rows")
 
     p = sub.add_parser("plot", help="draw a run's figures")
     p.add_argument("run", metavar="RUN")

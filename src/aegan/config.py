@@ -70,9 +70,15 @@ class DataConfig:
     name: str = "digits"
     limit: int | None = None  # train on the first N training examples only
     valid_size: int | None = None  # None: the data set's own split
+    classes: list[int] | None = None  # keep only these labels in train and valid (not test)
 
     def __post_init__(self) -> None:
         _check(isinstance(self.name, str) and self.name != "", "data.name must be a non-empty string")
+        if self.classes is not None:
+            self.classes = list(self.classes)
+            _check(len(self.classes) > 0 and len(set(self.classes)) == len(self.classes)
+                   and all(is_int(c) and c >= 0 for c in self.classes),
+                   f"--classes must list distinct labels >= 0, got {self.classes}")
         _check(self.limit is None or (is_int(self.limit) and self.limit > 0),
                f"--limit must be a positive number of examples, got {self.limit}")
         _check(self.valid_size is None or (is_int(self.valid_size) and self.valid_size > 0),

@@ -7,6 +7,7 @@ and nowhere else: images are float32 in [0, 1], shaped ``[N, C, H, W]``; tabular
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -51,10 +52,28 @@ class Dataset:
         """The same set with only the first ``limit`` training examples."""
         if limit is None or limit >= len(self.x_train):
             return self
-        import dataclasses
-
         y = None if self.y_train is None else self.y_train[:limit]
         return dataclasses.replace(self, x_train=self.x_train[:limit], y_train=y)
+
+    def of_classes(self, classes: list[int] | None) -> Dataset:
+        """The same set with only the examples labelled one of ``classes`` in its train and
+        valid splits; the test split is kept whole (the one-class protocol of Ruff et al. 2018
+        trains on one class and tests on all)."""
+        if classes is None:
+            return self
+        if self.y_train is None:
+            raise DataError(f"--classes needs labels, and data set {self.name!r} has none")
+        absent = sorted(set(classes) - set(np.unique(self.y_train).tolist()))
+        if absent:
+            known = ", ".join(str(c) for c in np.unique(self.y_train))
+            raise DataError(f"class {absent[0]} does not occur in {self.name}'s training labels "
+                            f"({known})")
+        keep, keep_valid = np.isin(self.y_train, classes), np.isin(self.y_valid, classes)
+        if not keep_valid.any():
+            raise DataError(f"no example of classes {classes} in {self.name}'s validation split")
+        return dataclasses.replace(self, x_train=self.x_train[keep], y_train=self.y_train[keep],
+                                   x_valid=self.x_valid[keep_valid],
+                                   y_valid=self.y_valid[keep_valid])
 
 
 @dataclass
@@ -82,8 +101,9 @@ FILE_SUFFIXES = (".npy", ".npz", ".csv")
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, limit: int | None = None,
-                 valid_size: int | None = None) -> Dataset:
-    """Load a registered data set by name, or a .npy/.npz/.csv file by path."""
+                 valid_size: int | None = None, classes: list[int] | None = None) -> Dataset:
+    """Load a registered data set by name, or a .npy/.npz/.csv file by path; keep only
+    ``classes`` (train and valid splits), then the first ``limit`` training examples."""
     from aegan.data.files import load_file  # imported here: files imports this module
 
     if name in DATASETS:
@@ -95,7 +115,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, limit: int | Non
             f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))} "
             f"(see 'aegan datasets'), or give a path to a {'/'.join(FILE_SUFFIXES)} file"
         )
-    return data.limited(limit)
+    return data.of_classes(classes).limited(limit)
 
 
 def split_last(x: np.ndarray, y: np.ndarray | None, n_valid: int):

@@ -105,3 +105,11 @@ def pca_baseline(model, data: MetricData) -> dict[str, float]:
     base = pca_mse(data.x_train, data.x, min(k, _flat(data.x_train[:1]).shape[1]))
     recon = reconstruction(model, data)["recon_mse"]
     return {"pca_components": k, "pca_mse": base, "pca_ratio": recon / base if base > 0 else float("inf")}
+
+
+@register_metric("accuracy", ("predict",), "accuracy: fraction of labels predicted (labelled data)")
+def accuracy(model, data: MetricData) -> dict[str, float]:
+    if data.y is None:
+        return {}
+    predicted = batched(model.predict, data.x, data.batch_size)
+    return {"accuracy": float(np.mean(predicted == data.y))}

@@ -2,6 +2,7 @@
 
 from aegan.viz.plots import (activation_histograms, codings_map, denoising, pca_comparison,
                              reconstructions, save, training_curves)
+from aegan.viz.tasks import anomaly_scores, hash_buckets
 
-__all__ = ["activation_histograms", "codings_map", "denoising", "pca_comparison",
-           "reconstructions", "save", "training_curves"]
+__all__ = ["activation_histograms", "anomaly_scores", "codings_map", "denoising", "hash_buckets",
+           "pca_comparison", "reconstructions", "save", "training_curves"]
