@@ -1,9 +1,10 @@
 """Model families, one file each; each registers itself with its config dataclass."""
 
-from aegan.models import autoencoder  # noqa: F401  (registers the family)
+from aegan.models import autoencoder, vae  # noqa: F401  (register the families)
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import Model
 from aegan.models.registry import MODELS, build_model, model_config_from_dict, register_model
+from aegan.models.vae import VAE, VAEConfig
 
-__all__ = ["MODELS", "Autoencoder", "AutoencoderConfig", "Model", "build_model",
+__all__ = ["MODELS", "VAE", "Autoencoder", "AutoencoderConfig", "Model", "VAEConfig", "build_model",
            "model_config_from_dict", "register_model"]
