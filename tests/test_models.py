@@ -10,7 +10,7 @@ from scipy.linalg import subspace_angles
 from aegan import api
 from aegan.config import OptimConfig, RunConfig
 from aegan.io import load_run, save_model, write_json
-from aegan.models import AutoencoderConfig, build_model
+from aegan.models import AutoencoderConfig, VAEConfig, build_model
 from aegan.presets import PRESETS, get_preset
 
 # (model config, sample shape): one entry per model family / variant to check.
@@ -27,6 +27,11 @@ MODEL_CASES = {
     "sparse-kl": (AutoencoderConfig(encoder=[16, 20], coding_activation="sigmoid", sparsity="kl",
                                     sparsity_weight=0.1), (1, 8, 8)),
     "hashing": (AutoencoderConfig(encoder=[16, 6], coding_activation="sigmoid", coding_noise=4.0), (1, 8, 8)),
+    "vae": (VAEConfig(encoder=[16, 8], z_dim=3), (1, 8, 8)),
+    "vae-conv": (VAEConfig(net="conv", encoder=[4, 8], z_dim=3), (1, 12, 12)),
+    "vae-gaussian-learned-sigma": (VAEConfig(encoder=[8], z_dim=2, likelihood="gaussian",
+                                             output="linear", learn_sigma=True, sigma=0.5), (6,)),
+    "iwae-binarized": (VAEConfig(encoder=[16], z_dim=3, iw_samples=4, binarize=True), (1, 8, 8)),
 }
 
 
@@ -42,7 +47,7 @@ def test_model_contract(name):
     batch = _batch(shape)
     # shapes
     z = model.encode(batch[0])
-    assert z.shape[:2] == (5, config.encoder[-1])
+    assert z.shape[:2] == (5, model.z_dim)
     assert model.decode(z).shape == batch[0].shape == model.reconstruct(batch[0]).shape
     # one step changes every parameter and reports a finite loss
     before = [p.detach().clone() for p in model.parameters()]

@@ -19,7 +19,7 @@ import torch
 from aegan import metrics
 from aegan.config import RunConfig
 from aegan.data import Dataset, load_dataset
-from aegan.errors import DataError, RunError
+from aegan.errors import ConfigError, DataError, RunError
 from aegan.fileio import atomic_write_bytes
 from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
                       write_json, writing_run)
@@ -44,10 +44,15 @@ def _check_shape(config: RunConfig, data: Dataset) -> None:
 
 def _check_fit(config: RunConfig, data: Dataset) -> None:
     """Refuse data a model cannot learn from, before any folder is written."""
-    loss = getattr(config.model, "loss", None)
-    if loss == "bce" and data.value_range != (0.0, 1.0):
+    model = config.model
+    if getattr(model, "loss", None) == "bce" and data.value_range != (0.0, 1.0):
         raise DataError(f"{data.name} has values outside [0, 1], which binary cross-entropy "
                         "cannot reconstruct; use a config with loss 'mse' and output 'linear'")
+    if ((getattr(model, "likelihood", None) == "bernoulli" or getattr(model, "binarize", False))
+            and data.value_range != (0.0, 1.0)):
+        raise DataError(f"{data.name} has values outside [0, 1], which a Bernoulli likelihood or "
+                        "binarization cannot model; use likelihood 'gaussian', output 'linear' "
+                        "and binarize false")
     _check_shape(config, data)
 
 
@@ -132,16 +137,24 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
 
 
 def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
-             data_dir: str | Path | None = None, names: list[str] | None = None) -> dict[str, Any]:
-    """Metrics of a run on one split (by default every metric the model supports)."""
+             data_dir: str | Path | None = None, names: list[str] | None = None,
+             nll_samples: int | None = None) -> dict[str, Any]:
+    """Metrics of a run on one split (by default every metric the model supports).
+    ``nll_samples``: importance samples per example of the likelihood metric (default 1000)."""
+    if nll_samples is not None and (not isinstance(nll_samples, int) or nll_samples < 1):
+        raise ConfigError(f"--nll-samples must be at least 1, got {nll_samples}")
     config = read_config(run_dir)
     if data is not None:
         config = config.replace("data", name=data)
     dataset = load_data(config, data_dir)
     _check_shape(config, dataset)
     _, model = load_run(run_dir, dataset.sample_shape)
+    if nll_samples is not None and "nll" not in metrics.applicable(model):
+        raise ConfigError(f"--nll-samples needs a model with a likelihood (one with log_weights); "
+                          f"{run_dir} holds a {model.family} model")
     x, y = dataset.split(split)
-    md = metrics.MetricData(x, y, dataset.x_train, dataset.value_range)
+    md = metrics.MetricData(x, y, dataset.x_train, dataset.value_range,
+                            nll_samples=nll_samples or 1000, seed=config.train.seed)
     results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,
                                "examples": len(x)}
     results.update(metrics.compute(names or metrics.applicable(model), model, md))

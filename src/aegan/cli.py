@@ -155,7 +155,8 @@ def cmd_evaluate(args) -> int:
     from aegan import api
 
     names = [n.strip() for n in args.metrics.split(",")] if args.metrics else None
-    results = api.evaluate(args.run, args.data, args.split, args.data_dir, names)
+    results = api.evaluate(args.run, args.data, args.split, args.data_dir, names,
+                           nll_samples=args.nll_samples)
     if args.json:
         print(json.dumps(results))
     else:
@@ -200,6 +201,26 @@ def cmd_hash(args) -> int:
     _print_result(report.summary, args.json)
     _save_figure(hashing.figure(report, config.per_bucket) if args.out else None, args.out,
                  args.json)
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from aegan.generation import generate
+
+    samples, written = generate(args.run, args.n, args.out, args.seed, args.npy)
+    print(f"drew {len(samples)} samples of shape {list(samples.shape[1:])} (seed {args.seed})")
+    shown = written if len(written) <= 3 else [*written[:2], f"... ({len(written)} files)"]
+    for path in shown:
+        print(f"  wrote {path}")
+    return 0
+
+
+def cmd_interpolate(args) -> int:
+    from aegan.generation import interpolate
+
+    path = interpolate(args.run, args.out, args.mode, args.seed, tuple(args.between),
+                       args.dim, args.steps, args.span, args.split, args.data_dir)
+    print(f"wrote {path}")
     return 0
 
 
@@ -293,6 +314,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _run_command(sub, "evaluate", cmd_evaluate, "metrics of a run on a split", "valid")
     p.add_argument("--metrics", metavar="A,B", help="metric names (default: all that apply)")
+    p.add_argument("--nll-samples", type=int, metavar="K",
+                   help="importance samples per example of the likelihood (nll) metric "
+                        "(default 1000; memory stays bounded for any K)")
+
+    p = sub.add_parser("generate", help="draw new examples from a generative model's prior")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("-n", type=int, default=12, metavar="N",
+                   help="how many (default 12: the book's 3x4 grid)")
+    p.add_argument("--out", metavar="DIR|FILE.png",
+                   help="a .png grid of all samples, or a new folder of one PNG per sample")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--npy", metavar="FILE.npy", help="also save the samples as an array [N, ...]")
+    p.set_defaults(handler=cmd_generate)
+
+    p = sub.add_parser("interpolate", help="draw interpolations in a generative model's codings")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--out", required=True, metavar="FILE.png")
+    p.add_argument("--mode", default="grid", choices=["grid", "line", "traverse"],
+                   help="grid: the book's semantic interpolation of prior codings; line: between "
+                        "two examples' codings; traverse: one coding dimension at a time")
+    p.add_argument("--seed", type=int, default=0, help="of the prior codings (grid)")
+    p.add_argument("--between", type=int, nargs=2, default=[0, 1], metavar=("I", "J"),
+                   help="the two examples of --split to join (line; default 0 1)")
+    p.add_argument("--split", choices=["train", "valid", "test"], default="valid")
+    p.add_argument("--dim", type=int, action="append", metavar="D",
+                   help="a coding dimension to traverse (repeatable; default all)")
+    p.add_argument("--steps", type=int, default=9, help="images per line or traversal")
+    p.add_argument("--span", type=float, default=3.0, help="traverse from -SPAN to SPAN")
+    p.add_argument("--data-dir", metavar="DIR")
+    p.set_defaults(handler=cmd_interpolate)
 
     p = sub.add_parser("encode", help="save the codings of a data set as .npy")
     p.add_argument("run", metavar="RUN")

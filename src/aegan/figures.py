@@ -1,6 +1,8 @@
 """The figures of a run, chosen by what the model can do and what the data are:
-training curves always; reconstructions for images; a codings map (t-SNE when the codings are
-wider than 2) for labelled data; the book's figure 17-2 for 2-D codings of 3-D data.
+training curves always; reconstructions for images; samples from the prior, the semantic
+interpolation and latent traversals for image models that can ``sample``; a codings map (t-SNE
+when the codings are wider than 2) for labelled data; the book's figure 17-2 for 2-D codings of
+3-D data.
 """
 
 from __future__ import annotations
@@ -25,6 +27,20 @@ def _map_points(codings: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
     perplexity = min(30.0, max(2.0, (len(codings) - 1) / 3))
     points = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(codings)
     return points, f"t-SNE of the {codings.shape[1]}-D codings"
+
+
+def generative_figures(model, out: Path, seed: int) -> list[Path]:
+    """The book's figures 17-12 and 17-13 (12 samples from the prior; the semantic
+    interpolation) and traversals of the first 10 coding dimensions at most."""
+    from aegan import generation
+
+    samples = generation.sample(model, 12, seed)
+    written = [viz.save(generation.samples_figure(samples), out / "samples.png")]
+    if hasattr(model, "sample_codings") and hasattr(model, "decode"):
+        written.append(viz.save(generation.grid_figure(model, seed), out / "interpolation.png"))
+        dims = list(range(min(model.z_dim, 10)))
+        written.append(viz.save(generation.traversal_figure(model, dims), out / "traversals.png"))
+    return written
 
 
 def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=None,
@@ -62,6 +78,8 @@ def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> 
             if not np.array_equal(noisy, x[:10]):  # a denoising autoencoder
                 fig = viz.denoising(x[:10], noisy, batched(model.reconstruct, noisy, 10))
                 written.append(viz.save(fig, out / "denoising.png"))
+    if hasattr(model, "sample") and len(data.sample_shape) == 3:
+        written += generative_figures(model, out, seed)
     if hasattr(model, "encode"):
         codings = batched(model.encode, x, 1024).reshape(len(x), -1)
         if codings.min() >= 0 and codings.max() <= 1 and codings.shape[1] > 2:  # sigmoid codings

@@ -4,10 +4,17 @@ MNIST (LeCun, Cortes & Burges) and Fashion-MNIST (Xiao, Rasul & Vollgraf 2017) a
 local folder (``--data-dir`` or ``$AEGAN_DATA_DIR``) or downloaded from their official
 locations into the cache, verified by SHA-256. As in the book (Géron, ch. 17), the last 5,000
 training images are the validation set.
+
+``binarized-mnist`` is MNIST for likelihoods in nats, as the IWAE paper uses it (Burda, Grosse &
+Salakhutdinov 2016): the training images stay grey (pixel intensities in [0, 1], read as the
+probabilities of black) so that a model can binarize each batch afresh (dynamic binarization,
+the VAE's ``binarize`` option), while the validation and test images are binarized once,
+``Bernoulli(x)`` with a fixed seed, so every evaluation sees the same binary images.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -83,6 +90,26 @@ def _load_idx_set(name: str, data_dir: Path | None, valid_size: int | None,
 @register_dataset("mnist", "MNIST handwritten digits, 28x28 grey, 55k/5k/10k (download or --data-dir)")
 def mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
     return _load_idx_set("mnist", data_dir, valid_size, [str(d) for d in range(10)])
+
+
+BINARIZE_SEED = 0  # validation images are drawn with this seed, test images with the next
+
+
+def binarize_once(x: np.ndarray, seed: int) -> np.ndarray:
+    """A fixed draw of ``Bernoulli(x)`` for intensities ``x`` in [0, 1] (float32 0s and 1s)."""
+    return (np.random.RandomState(seed).uniform(size=x.shape) < x).astype(np.float32)
+
+
+@register_dataset("binarized-mnist",
+                  "MNIST for likelihoods: grey training images (binarize them per batch), "
+                  "validation and test binarized once (fixed seeds)")
+def binarized_mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
+    data = _load_idx_set("mnist", data_dir, valid_size, [str(d) for d in range(10)])
+    return dataclasses.replace(
+        data, name="binarized-mnist", x_valid=binarize_once(data.x_valid, BINARIZE_SEED),
+        x_test=binarize_once(data.x_test, BINARIZE_SEED + 1),
+        notes=["training images are grey intensities: train with dynamic binarization "
+               "(a VAE's binarize option); validation and test images are fixed 0/1 draws"])
 
 
 @register_dataset("fashion-mnist",

@@ -1,8 +1,8 @@
 """Metrics: one small pure function each, registered by name.
 
 A metric takes ``(model, data: MetricData)`` and returns a dict of numbers. Which metrics apply
-to a model is decided by what the model can do (``reconstruct``, ``encode``), never by its
-family's name.
+to a model is decided by what the model can do (``reconstruct``, ``encode``, ``log_weights``),
+never by its family's name. The likelihood metrics live in :mod:`aegan.metrics.likelihood`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ class MetricData:
     x_train: np.ndarray
     value_range: tuple[float, float] | None
     batch_size: int = 1024
+    nll_samples: int = 1000  # importance samples per example of the likelihood metric
+    seed: int = 0  # of the draws that sampled metrics take
 
 
 @dataclass
@@ -113,3 +115,6 @@ def accuracy(model, data: MetricData) -> dict[str, float]:
         return {}
     predicted = batched(model.predict, data.x, data.batch_size)
     return {"accuracy": float(np.mean(predicted == data.y))}
+
+
+from aegan.metrics import likelihood  # noqa: E402,F401  (registers the likelihood metrics)

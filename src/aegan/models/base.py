@@ -33,6 +33,15 @@ class Model(nn.Module):
     def training_step(self, batch: tuple[torch.Tensor, ...], optimizers, step: int):
         raise NotImplementedError
 
+    @staticmethod
+    def minimize(losses: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer,
+                 key: str = "loss") -> dict[str, torch.Tensor]:
+        """One optimizer step on ``losses[key]``; returns every loss detached, for the log."""
+        optimizer.zero_grad(set_to_none=True)
+        losses[key].backward()
+        optimizer.step()
+        return {k: v.detach() for k, v in losses.items()}
+
     @torch.no_grad()
     def validation_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -1,0 +1,222 @@
+"""Generation and latent-space exploration of a run (Géron, 2nd ed., section 17.8: "Generating
+Fashion MNIST images" and "Semantic interpolation").
+
+Which runs can do what is decided by what their model can do, never by its family's name:
+
+- ``generate`` needs ``sample(n, generator)``: any generative model (a VAE now, GANs later);
+- the semantic-interpolation grid and traversals need ``sample_codings(n, generator)`` and
+  ``decode(z)``;
+- a straight line between two images' codings also needs ``encode(x)``.
+
+The semantic interpolation follows the book: 12 codings drawn from the prior are laid on a 3x4
+grid, the grid is resized bilinearly to 5x7, and every coding of the larger grid is decoded.
+The book's ``tf.image.resize`` uses half-pixel centres, which moves the original codings off
+the grid's nodes; here the corners are aligned, so the framed cells are exactly the images of
+the original codings.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from aegan import viz
+from aegan.errors import ConfigError, RunError
+from aegan.io import load_run
+from aegan.models import MODELS
+
+log = logging.getLogger(__name__)
+
+
+def generative_families() -> list[str]:
+    """The registered model families whose models can ``sample``."""
+    return sorted(name for name, (_, cls) in MODELS.items() if hasattr(cls, "sample"))
+
+
+def require(model, run_dir, needs: tuple[str, ...], purpose: str) -> None:
+    """Refuse a model that lacks a method ``purpose`` needs, naming the families that have it."""
+    missing = [n for n in needs if not hasattr(model, n)]
+    if missing:
+        able = [name for name, (_, cls) in MODELS.items() if all(hasattr(cls, n) for n in needs)]
+        raise RunError(f"{run_dir} holds a {model.family} model, which cannot {purpose} (it has "
+                       f"no {missing[0]} method); model families that can: "
+                       f"{', '.join(sorted(able)) or 'none'}")
+
+
+def _check_images(shape: tuple[int, ...], what: str) -> None:
+    if len(shape) != 3:
+        raise ConfigError(f"this model's examples have shape {shape}, not images [C, H, W]; "
+                          f"{what}")
+
+
+# -- samples from the prior -------------------------------------------------------------------
+@torch.no_grad()
+def sample(model, n: int, seed: int = 0, batch_size: int = 1024) -> np.ndarray:
+    """``n`` samples ``[n, *sample_shape]`` drawn with a generator seeded by ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    parts = [model.sample(min(batch_size, n - start), generator).cpu().numpy()
+             for start in range(0, n, batch_size)]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: int = 0,
+             npy: str | Path | None = None) -> tuple[np.ndarray, list[Path]]:
+    """Draw ``n`` samples from a run's model; write them as one grid (``out`` ending in .png),
+    one PNG each in the new folder ``out``, and/or a ``.npy`` array. Returns the samples and
+    the paths written."""
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"-n must be at least 1, got {n}")
+    if out is None and npy is None:
+        raise ConfigError("nothing to write: give --out DIR|FILE.png and/or --npy FILE.npy")
+    if npy is not None and Path(npy).suffix != ".npy":
+        raise ConfigError(f"--npy must name a .npy file, got {npy}")
+    _, model = load_run(run_dir)
+    require(model, run_dir, ("sample",), "generate samples")
+    out = Path(out) if out is not None else None
+    if out is not None:
+        _check_images(model.sample_shape, "write the samples with --npy FILE.npy instead")
+        if out.suffix != ".png" and out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise RunError(f"{out} already exists and is not an empty folder; choose another --out")
+    samples = sample(model, n, seed)
+    return samples, write_samples(samples, out, npy)
+
+
+def write_samples(samples: np.ndarray, out: Path | None, npy: str | Path | None) -> list[Path]:
+    written = []
+    if out is not None and out.suffix == ".png":
+        title = f"{len(samples)} samples from the prior"
+        written.append(viz.save(viz.image_grid(samples, title=title), out))
+    elif out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        written += [viz.save_image(x, out / f"sample_{i:05d}.png") for i, x in enumerate(samples)]
+    if npy is not None:
+        np.save(npy, samples)
+        written.append(Path(npy))
+    return written
+
+
+# -- latent-space exploration -----------------------------------------------------------------
+@torch.no_grad()
+def semantic_grid(model, seed: int = 0, rows: int = 3, cols: int = 4, out_rows: int = 5,
+                  out_cols: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """The book's semantic interpolation: ``rows x cols`` prior codings resized bilinearly
+    (corners aligned) to ``out_rows x out_cols`` and decoded. Returns the images
+    ``[out_rows * out_cols, *shape]`` and the ``[out_rows, out_cols]`` mask of the cells that
+    hold an original coding."""
+    z = model.sample_codings(rows * cols, torch.Generator().manual_seed(seed))  # [12, z]
+    grid = z.t().reshape(1, -1, rows, cols)  # [1, z, rows, cols]: one channel per dimension
+    big = F.interpolate(grid, size=(out_rows, out_cols), mode="bilinear", align_corners=True)
+    images = model.decode(big.reshape(z.shape[1], -1).t())
+    r, c = np.arange(out_rows), np.arange(out_cols)
+    framed = np.outer(r * (rows - 1) % max(out_rows - 1, 1) == 0,
+                      c * (cols - 1) % max(out_cols - 1, 1) == 0)
+    return images.numpy(), framed
+
+
+@torch.no_grad()
+def line(model, x_a: np.ndarray, x_b: np.ndarray, steps: int = 9) -> np.ndarray:
+    """Decoded codings on the straight line from ``encode(x_a)`` to ``encode(x_b)``
+    (``steps`` points, both ends included): ``[steps, *shape]``."""
+    z = model.encode(torch.as_tensor(np.stack([x_a, x_b])))  # [2, z]
+    t = torch.linspace(0, 1, steps).unsqueeze(1)
+    return model.decode((1 - t) * z[0] + t * z[1]).numpy()
+
+
+@torch.no_grad()
+def traversal(model, dims: list[int], steps: int = 9, span: float = 3.0,
+              base: torch.Tensor | None = None) -> np.ndarray:
+    """One row per coding dimension ``d`` in ``dims``: ``base`` (the prior's mean by default)
+    with ``z[d]`` swept over ``steps`` values from ``-span`` to ``span`` (standard deviations of
+    the prior), decoded: ``[len(dims) * steps, *shape]``."""
+    z_dim = model.z_dim
+    bad = [d for d in dims if not 0 <= d < z_dim]
+    if bad:
+        raise ConfigError(f"--dim {bad[0]} is not a coding dimension: choose 0 to {z_dim - 1}")
+    base = torch.zeros(z_dim) if base is None else base
+    z = base.repeat(len(dims) * steps, 1)  # [rows * steps, z]
+    values = torch.linspace(-span, span, steps)
+    for row, d in enumerate(dims):
+        z[row * steps:(row + 1) * steps, d] = values
+    return model.decode(z).numpy()
+
+
+# -- figures ---------------------------------------------------------------------------------
+def samples_figure(samples: np.ndarray):
+    """The book's figure 17-12: samples on a grid (3x4 for 12)."""
+    return viz.image_grid(samples, title=f"{len(samples)} samples from the prior")
+
+
+def grid_figure(model, seed: int = 0):
+    """The book's figure 17-13: the semantic interpolation, original codings framed."""
+    images, framed = semantic_grid(model, seed)
+    return viz.image_grid(images, *framed.shape, framed=framed,
+                          title="semantic interpolation (framed: the original codings)")
+
+
+def traversal_figure(model, dims: list[int] | None = None, steps: int = 9, span: float = 3.0):
+    """Rows of traversals, one per coding dimension in ``dims`` (default: all)."""
+    dims = list(range(model.z_dim)) if dims is None else dims
+    return viz.image_grid(traversal(model, dims, steps, span), len(dims), steps,
+                          row_labels=[f"z[{d}]" for d in dims],
+                          title=f"each coding from -{span:g} to {span:g}, the others 0")
+
+
+def line_figure(model, x: np.ndarray, i: int, j: int, steps: int = 9, where: str = "the data"):
+    """Example ``i``, the decoded line from its codings to example ``j``'s, example ``j``
+    (the two originals framed)."""
+    for index in (i, j):
+        if not 0 <= index < len(x):
+            raise ConfigError(f"--between {index} is not an example of {where}: "
+                              f"choose 0 to {len(x) - 1}")
+    images = np.concatenate([x[i:i + 1], line(model, x[i], x[j], steps), x[j:j + 1]])
+    framed = np.zeros((1, steps + 2), dtype=bool)
+    framed[0, [0, -1]] = True
+    return viz.image_grid(images, 1, steps + 2, framed=framed,
+                          title=f"the codings of examples {i} and {j} of {where}, joined by a line")
+
+
+# -- the interpolate command's modes: (model, run_dir, options, data) -> Figure -----------------
+def _grid_mode(model, run_dir, o: dict, data_fn):
+    require(model, run_dir, ("sample_codings", "decode"), "interpolate between codings")
+    return grid_figure(model, o["seed"])
+
+
+def _line_mode(model, run_dir, o: dict, data_fn):
+    require(model, run_dir, ("encode", "decode"), "interpolate between examples' codings")
+    return line_figure(model, data_fn()[0], *o["between"], o["steps"], f"the {o['split']} split")
+
+
+def _traverse_mode(model, run_dir, o: dict, data_fn):
+    require(model, run_dir, ("sample_codings", "decode"), "traverse its codings")
+    return traversal_figure(model, o["dims"], o["steps"], o["span"])
+
+
+MODES: dict[str, Callable] = {"grid": _grid_mode, "line": _line_mode, "traverse": _traverse_mode}
+
+
+def interpolate(run_dir: str | Path, out: str | Path, mode: str = "grid", seed: int = 0,
+                between: tuple[int, int] = (0, 1), dims: list[int] | None = None, steps: int = 9,
+                span: float = 3.0, split: str = "valid", data_dir=None) -> Path:
+    """Draw one latent-space figure of a run into the PNG ``out``: ``grid`` (the book's
+    semantic interpolation), ``line`` (between two examples of ``split``) or ``traverse``."""
+    from aegan.api import load_data
+
+    if mode not in MODES:
+        raise ConfigError(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
+    if Path(out).suffix != ".png":
+        raise ConfigError(f"--out must name a .png file, got {out}")
+    if not isinstance(steps, int) or steps < 2:
+        raise ConfigError(f"--steps must be at least 2, got {steps}")
+    config, model = load_run(run_dir)
+    _check_images(model.sample_shape, "there is nothing to draw")
+
+    def data_fn():
+        return load_data(config, data_dir).split(split)
+
+    options = dict(seed=seed, between=between, dims=dims, steps=steps, span=span, split=split)
+    return viz.save(MODES[mode](model, run_dir, options, data_fn), Path(out))
