@@ -43,7 +43,7 @@ def vae_digits() -> RunConfig:
 
 @register_preset("vae-binarized-mnist",
                  "a VAE for likelihoods in nats on binarized MNIST: 784-512-512 ELU -> 50-D "
-                 "codings, dynamic binarization, Adam with a cosine decay, 100 epochs")
+                 "codings, dynamic binarization, Adam with a cosine decay, 200 epochs")
 def vae_binarized_mnist() -> RunConfig:
     # Chosen by pilot runs on a 2-core CPU at equal wall time: the IWAE paper's 200-200 tanh
     # net reached 95.2 nats in 50 epochs (636 s); this wider ELU net 93.4 nats in 12 (221 s);
@@ -52,5 +52,5 @@ def vae_binarized_mnist() -> RunConfig:
         model=VAEConfig(encoder=[512, 512], z_dim=50, activation="elu", binarize=True),
         data=DataConfig("binarized-mnist"),
         optim=OptimConfig("adam", lr=1e-3, schedule="cosine"),
-        train=TrainConfig(epochs=100, batch_size=100),
+        train=TrainConfig(epochs=200, batch_size=100),  # 100 epochs: 86.84 nats; 200: 85.71
     )
