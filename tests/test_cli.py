@@ -51,6 +51,7 @@ def _task_files(tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "keep.txt").write_text("earlier results")
     write_run(tmp_path / "run", AutoencoderConfig(encoder=[16, 4]))  # SELU codings, untrained
+    np.save(tmp_path / "rgb.npy", np.random.RandomState(0).rand(10, 3, 8, 8).astype(np.float32))
 
 
 TASK_BAD = {  # the task commands' own cases; the general catalogue is test_bad_input.py
@@ -63,6 +64,10 @@ TASK_BAD = {  # the task commands' own cases; the general catalogue is test_bad_
                                "more labelled examples than digits has"),
     "no labels": (["pretrain-classify", "run", "--labels", "0"], "--labels must be a positive"),
     "hash of unbounded codings": (["hash", "run"], "needs codings in [0, 1]"),
+    "recurrent preset on tabular data": (["train", "book/recurrent", "--data", "book-3d", "--out", "r"],
+                                         "needs sequences [N, T, F]"),
+    "recurrent on colour images": (["train", "book/recurrent", "--data", "rgb.npy", "--out", "r"],
+                                   "needs sequences [N, T, F]"),
     "bits threshold 1": (["hash", "run", "--bits-threshold", "1"], "strictly between 0 and 1"),
 }
 

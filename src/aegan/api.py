@@ -44,6 +44,7 @@ def _check_shape(config: RunConfig, data: Dataset) -> None:
 
 def _check_fit(config: RunConfig, data: Dataset) -> None:
     """Refuse data a model cannot learn from, before any folder is written."""
+    build_model(config.model, data.sample_shape)  # networks that cannot take this data say so
     model = config.model
     if getattr(model, "loss", None) == "bce" and data.value_range != (0.0, 1.0):
         raise DataError(f"{data.name} has values outside [0, 1], which binary cross-entropy "
