@@ -45,15 +45,10 @@ def _check_shape(config: RunConfig, data: Dataset) -> None:
 def _check_fit(config: RunConfig, data: Dataset) -> None:
     """Refuse data a model cannot learn from, before any folder is written."""
     build_model(config.model, data.sample_shape)  # networks that cannot take this data say so
-    model = config.model
-    if getattr(model, "loss", None) == "bce" and data.value_range != (0.0, 1.0):
-        raise DataError(f"{data.name} has values outside [0, 1], which binary cross-entropy "
-                        "cannot reconstruct; use a config with loss 'mse' and output 'linear'")
-    if ((getattr(model, "likelihood", None) == "bernoulli" or getattr(model, "binarize", False))
-            and data.value_range != (0.0, 1.0)):
-        raise DataError(f"{data.name} has values outside [0, 1], which a Bernoulli likelihood or "
-                        "binarization cannot model; use likelihood 'gaussian', output 'linear' "
-                        "and binarize false")
+    needs_unit_range = getattr(config.model, "unit_range_remedy", None)  # None: any values
+    if needs_unit_range and data.value_range != (0.0, 1.0):
+        raise DataError(f"{data.name} has values outside [0, 1], which this model's loss cannot "
+                        f"model; {needs_unit_range}")
     _check_shape(config, data)
 
 

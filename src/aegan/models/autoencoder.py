@@ -82,6 +82,11 @@ class AutoencoderConfig:
     sparsity_target: float = 0.1  # the KL penalty's target mean activation
     greedy: list[GreedyStage] | None = None  # one stage per encoder layer
 
+    @property
+    def unit_range_remedy(self) -> str | None:
+        """What to change for data outside [0, 1], or None when any values will do."""
+        return "use a config with loss 'mse' and output 'linear'" if self.loss == "bce" else None
+
     def __post_init__(self) -> None:
         if not _widths(self.encoder) or not self.encoder:
             raise ConfigError(f"model.encoder must list positive layer widths, such as "
@@ -258,12 +263,7 @@ class Autoencoder(Model):
 
     # -- the step contract ------------------------------------------------------------------
     def training_step(self, batch, optimizers, step):
-        losses = self._losses(batch[0])
-        opt = optimizers["model"]
-        opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        opt.step()
-        return {k: v.detach() for k, v in losses.items()}
+        return self.minimize(self._losses(batch[0]), optimizers["model"])
 
     @torch.no_grad()
     def validation_step(self, batch):

@@ -106,13 +106,10 @@ class Classifier(Model):
         if len(batch) < 2:
             raise DataError("a classifier trains on labelled data, and these data have no labels")
         x, y = batch
-        opt = optimizers["model"]
         logits = self(x)
-        loss = F.cross_entropy(logits, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return {"loss": loss.detach(), "accuracy": (logits.argmax(1) == y).float().mean()}
+        out = self.minimize({"loss": F.cross_entropy(logits, y)}, optimizers["model"])
+        out["accuracy"] = (logits.argmax(1) == y).float().mean()
+        return out
 
     @torch.no_grad()
     def validation_step(self, batch):

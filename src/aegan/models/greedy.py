@@ -33,11 +33,7 @@ class LayerPair(Model):
 
     def training_step(self, batch, optimizers, step):
         x = batch[0]
-        loss = self.loss(self.decoder(self.encoder(x)), x)
-        optimizers["model"].zero_grad(set_to_none=True)
-        loss.backward()
-        optimizers["model"].step()
-        return {"loss": loss.detach()}
+        return self.minimize({"loss": self.loss(self.decoder(self.encoder(x)), x)}, optimizers["model"])
 
     @torch.no_grad()
     def validation_step(self, batch):

@@ -61,6 +61,13 @@ class VAEConfig:
     iw_samples: int = 1  # k: 1 is the VAE, more is the IWAE
     binarize: bool = False  # dynamic binarization of the training batches
 
+    @property
+    def unit_range_remedy(self) -> str | None:
+        """What to change for data outside [0, 1], or None when any values will do."""
+        if self.likelihood == "bernoulli" or self.binarize:
+            return "use likelihood 'gaussian', output 'linear' and binarize false"
+        return None
+
     def __post_init__(self) -> None:
         for name in ("encoder", "decoder"):
             widths = getattr(self, name)
