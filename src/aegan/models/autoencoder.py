@@ -225,13 +225,6 @@ class Autoencoder(Model):
             layer.train(self.training)
         return x
 
-    @property
-    def is_linear(self) -> bool:
-        """True when encoder and decoder are affine maps (the PCA-like autoencoder)."""
-        cfg = self.config
-        return (cfg.net == "dense" and cfg.activation == "linear" and cfg.output == "linear"
-                and (cfg.coding_activation or "linear") == "linear")
-
     def _output(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out) if self.config.output == "sigmoid" else out
 
