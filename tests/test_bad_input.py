@@ -259,6 +259,25 @@ BAD = {
                                         "['mkdir PWNED']\n")),
     "unknown metric": Bad(["evaluate", "lin", "--metrics", "bogus"], "unknown metric 'bogus'",
                           "known:"),
+    "FID of a model that cannot generate": Bad(["evaluate", "lin", "--metrics", "fid"],
+                                               "needs a model that can sample",
+                                               "families that can: vae"),
+    "missing inception weights": Bad(["evaluate", "img", "--metrics", "fid", "--inception-weights",
+                                      "nope.pt"], "nope.pt does not exist", "--features classifier"),
+    "inception weights not TorchScript": Bad(["evaluate", "vae", "--metrics", "fid",
+                                              "--inception-weights", "fake.pt"],
+                                             "is not a TorchScript network", "FID Inception .pt",
+                                             lambda env: (_vae_run(env), _text("fake.pt", "x")(env))),
+    "no inception network": Bad(["evaluate", "vae", "--metrics", "kid", "--features", "inception"],
+                                "no FID Inception network found", "--features classifier",
+                                lambda env: (_vae_run(env), env.mp.setattr(
+                                    "aegan.metrics.features.find_inception", lambda w=None: None))),
+    "n-samples 1": Bad(["evaluate", "lin", "--metrics", "fid", "--n-samples", "1"],
+                       "--n-samples must be a whole number of at least 2", "at least 2"),
+    "probe limit 0": Bad(["evaluate", "lin", "--metrics", "probe", "--probe-limit", "0"],
+                         "--probe-limit must be a whole number of at least 1", "at least 1"),
+    "unknown features": Bad(["evaluate", "lin", "--features", "vgg"], "invalid choice: 'vgg'",
+                            "--help"),
     # -- options and commands
     "unknown option": Bad(TRAIN + ["--bogus"], "unrecognized arguments", "--help"),
     "unknown command": Bad(["frobnicate"], "invalid choice: 'frobnicate'", "--help"),
@@ -332,6 +351,13 @@ BAD = {
     "plot into a file": Bad(["plot", "lin", "--out", "keep.txt"], "for the figures",
                             "you can write to", _text("keep.txt", "x")),
 }
+
+
+def _vae_run(env: Env) -> None:
+    from aegan.models import VAEConfig
+    from tests.conftest import write_run
+
+    write_run(env.tmp / "vae", VAEConfig(encoder=[4], z_dim=2))
 
 
 def _truncate(path: Path, keep: int) -> None:

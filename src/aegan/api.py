@@ -134,9 +134,12 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
 
 def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
              data_dir: str | Path | None = None, names: list[str] | None = None,
-             nll_samples: int | None = None) -> dict[str, Any]:
-    """Metrics of a run on one split (by default every metric the model supports).
-    ``nll_samples``: importance samples per example of the likelihood metric (default 1000)."""
+             nll_samples: int | None = None, **options: Any) -> dict[str, Any]:
+    """Metrics of a run on one split (by default the default metrics the model supports).
+    ``nll_samples``: importance samples per example of the likelihood metric (default 1000).
+    ``options``: fields of :class:`~aegan.metrics.MetricData` (``features``, ``n_samples``,
+    ``inception_weights``, ``probe_limit``, ``normal_classes``); None keeps the default."""
+    metrics.check_options(options)
     if nll_samples is not None and (not isinstance(nll_samples, int) or nll_samples < 1):
         raise ConfigError(f"--nll-samples must be at least 1, got {nll_samples}")
     config = read_config(run_dir)
@@ -150,10 +153,13 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
                           f"{run_dir} holds a {model.family} model")
     x, y = dataset.split(split)
     md = metrics.MetricData(x, y, dataset.x_train, dataset.value_range,
-                            nll_samples=nll_samples or 1000, seed=config.train.seed)
+                            nll_samples=nll_samples or 1000, seed=config.train.seed,
+                            **{"y_train": dataset.y_train, "data_name": dataset.name,
+                               "normal_classes": config.data.classes,
+                               **{k: v for k, v in options.items() if v is not None}})
     results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,
                                "examples": len(x)}
-    results.update(metrics.compute(names or metrics.applicable(model), model, md))
+    results.update(metrics.compute(names or metrics.defaults(model), model, md))
     return results
 
 

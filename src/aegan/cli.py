@@ -156,12 +156,29 @@ def cmd_evaluate(args) -> int:
 
     names = [n.strip() for n in args.metrics.split(",")] if args.metrics else None
     results = api.evaluate(args.run, args.data, args.split, args.data_dir, names,
-                           nll_samples=args.nll_samples)
+                           nll_samples=args.nll_samples, features=args.features,
+                           n_samples=args.n_samples, inception_weights=args.inception_weights,
+                           probe_limit=args.probe_limit, normal_classes=args.normal_classes)
     if args.json:
         print(json.dumps(results))
     else:
         for key, value in results.items():
             print(f"{key:>16}: {value:.6g}" if isinstance(value, float) else f"{key:>16}: {value}")
+    return 0
+
+
+def cmd_metrics(args) -> int:
+    from aegan.metrics import METRICS
+
+    rows = [{"name": m.name, "needs": list(m.needs), "default": m.default,
+             "description": m.description} for m in METRICS.values()]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            needs = ", ".join(r["needs"]) + ("" if r["default"] else "; only when named")
+            print(f"{r['name']:<{width}}  {r['description']} [needs {needs}]")
     return 0
 
 
@@ -317,6 +334,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nll-samples", type=int, metavar="K",
                    help="importance samples per example of the likelihood (nll) metric "
                         "(default 1000; memory stays bounded for any K)")
+    p.add_argument("--features", choices=["inception", "classifier"],
+                   help="features of fid/kid/precision_recall (default: inception when its "
+                        "network is found, else a classifier trained on the data set)")
+    p.add_argument("--n-samples", type=int, metavar="N",
+                   help="samples (and real examples) of the generation metrics (default 10000)")
+    p.add_argument("--inception-weights", metavar="PATH",
+                   help="the TorchScript FID Inception network (default: the cache or aegan[fid])")
+    p.add_argument("--probe-limit", type=int, metavar="N",
+                   help="training examples of the probe metric (default 10000)")
+    p.add_argument("--normal-classes", type=_int_list, metavar="A,B",
+                   help="labels that are normal, for the anomaly metric (default: the run's --classes)")
 
     p = sub.add_parser("generate", help="draw new examples from a generative model's prior")
     p.add_argument("run", metavar="RUN")
@@ -380,7 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR")
     p.set_defaults(handler=cmd_plot)
 
-    for name, fn, text in (("presets", cmd_presets, "list the presets"),
+    for name, fn, text in (("metrics", cmd_metrics, "list the metrics of 'aegan evaluate'"),
+                           ("presets", cmd_presets, "list the presets"),
                            ("datasets", cmd_datasets, "list the data sets")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--json", action="store_true")

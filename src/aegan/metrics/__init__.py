@@ -1,25 +1,34 @@
 """Metrics: one small pure function each, registered by name.
 
 A metric takes ``(model, data: MetricData)`` and returns a dict of numbers. Which metrics apply
-to a model is decided by what the model can do (``reconstruct``, ``encode``, ``log_weights``),
-never by its family's name. The likelihood metrics live in :mod:`aegan.metrics.likelihood`.
+to a model is decided by what the model can do (``reconstruct``, ``encode``, ``sample``,
+``log_weights``), never by its family's name. The metrics live in sub-modules by kind:
+
+- :mod:`~aegan.metrics.reconstruction`: MSE, binary cross-entropy, PSNR, the PCA baseline;
+- :mod:`~aegan.metrics.representation`: linear-probe and k-NN accuracy beside PCA's;
+- :mod:`~aegan.metrics.generation`: FID, KID, improved precision/recall, class coverage,
+  on the features of :mod:`~aegan.metrics.features` (Inception-v3 or a trained classifier);
+- :mod:`~aegan.metrics.anomaly`: AUROC and average precision of reconstruction errors;
+- :mod:`~aegan.metrics.likelihood`: the negative ELBO and the importance-sampled NLL.
+
+Metrics that take long (they sample, train probes or classifiers) are registered with
+``default=False``: they run when named with ``--metrics``, not by default.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from aegan.errors import ConfigError
 
 
 @dataclass
 class MetricData:
-    """What metrics are computed on: the evaluation split and the training data."""
+    """What metrics are computed on: the evaluation split, the training data and options."""
 
     x: np.ndarray
     y: np.ndarray | None
@@ -28,6 +37,14 @@ class MetricData:
     batch_size: int = 1024
     nll_samples: int = 1000  # importance samples per example of the likelihood metric
     seed: int = 0  # of the draws that sampled metrics take
+    y_train: np.ndarray | None = None
+    data_name: str = "data"  # keys the cached feature classifier
+    features: str | None = None  # "inception" | "classifier" | None: inception if available
+    n_samples: int = 10000  # generated (and real) examples of the generation metrics
+    inception_weights: str | None = None  # a TorchScript FID Inception file
+    probe_limit: int = 10000  # training examples of the representation probes
+    normal_classes: list[int] | None = None  # labels that are normal, for the anomaly metric
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # shared between metrics
 
 
 @dataclass
@@ -36,14 +53,15 @@ class MetricEntry:
     fn: Callable[..., dict[str, float]]
     needs: tuple[str, ...]  # model methods the metric calls
     description: str
+    default: bool = True  # computed when no metric is named
 
 
 METRICS: dict[str, MetricEntry] = {}
 
 
-def register_metric(name: str, needs: tuple[str, ...], description: str):
+def register_metric(name: str, needs: tuple[str, ...], description: str, default: bool = True):
     def wrap(fn):
-        METRICS[name] = MetricEntry(name, fn, needs, description)
+        METRICS[name] = MetricEntry(name, fn, needs, description, default)
         return fn
 
     return wrap
@@ -53,19 +71,55 @@ def applicable(model) -> list[str]:
     return [m.name for m in METRICS.values() if all(hasattr(model, n) for n in m.needs)]
 
 
+def defaults(model) -> list[str]:
+    """The metrics computed when none is named: the applicable ones registered as default."""
+    return [n for n in applicable(model) if METRICS[n].default]
+
+
+def able(need: str) -> list[str]:
+    """Registered model families whose models have method ``need`` (for error messages)."""
+    from aegan.models.registry import MODELS
+
+    return sorted(name for name, (_, cls) in MODELS.items() if hasattr(cls, need))
+
+
 def compute(names: list[str], model, data: MetricData) -> dict[str, float]:
     unknown = [n for n in names if n not in METRICS]
     if unknown:
         raise ConfigError(f"unknown metric {unknown[0]!r}; known: {', '.join(sorted(METRICS))}")
+    for name in names:  # every metric is checked before any is computed
+        missing = [n for n in METRICS[name].needs if not hasattr(model, n)]
+        if missing:
+            can = ", ".join(able(missing[0])) or "none registered"
+            raise ConfigError(f"metric {name!r} needs a model that can {missing[0]}; "
+                              f"this one is a {model.family} (families that can: {can})")
     results: dict[str, float] = {}
     for name in names:
-        entry = METRICS[name]
-        missing = [n for n in entry.needs if not hasattr(model, n)]
-        if missing:
-            raise ConfigError(f"metric {name!r} needs a model that can {missing[0]}; "
-                              f"this one is a {model.family}")
-        results.update(entry.fn(model, data))
+        results.update(METRICS[name].fn(model, data))
     return results
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Refuse bad evaluation options (``MetricData`` fields; None means the default) before
+    anything is loaded."""
+    known = {"features", "n_samples", "inception_weights", "probe_limit", "normal_classes"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"unknown evaluation option {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    get = options.get
+    if get("features") not in (None, "inception", "classifier"):
+        raise ConfigError(f"unknown --features {get('features')!r}; choose inception or classifier")
+    for name, least in (("n_samples", 2), ("probe_limit", 1)):
+        value = get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+            raise ConfigError(f"--{name.replace('_', '-')} must be a whole number of at least "
+                              f"{least}, got {value}")
+    if get("inception_weights") is not None:
+        from aegan.metrics.features import find_inception
+
+        find_inception(get("inception_weights"))  # a missing file is named now
+    if get("normal_classes") is not None and not get("normal_classes"):
+        raise ConfigError("--normal-classes must name at least one class")
 
 
 @torch.no_grad()
@@ -75,46 +129,12 @@ def batched(fn, x: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate(outs)
 
 
-def _flat(x: np.ndarray) -> np.ndarray:
+def flat(x: np.ndarray) -> np.ndarray:
+    """``[N, ...] -> [N, D]`` float64."""
     return x.reshape(len(x), -1).astype(np.float64)
 
 
-@register_metric("reconstruction", ("reconstruct",),
-                 "recon_mse (and recon_bce for data in [0, 1]) on the split")
-def reconstruction(model, data: MetricData) -> dict[str, float]:
-    recon = batched(model.reconstruct, data.x, data.batch_size)
-    out = {"recon_mse": float(np.mean((_flat(recon) - _flat(data.x)) ** 2))}
-    if data.value_range == (0.0, 1.0):
-        p = torch.as_tensor(recon, dtype=torch.float64).clamp(1e-7, 1 - 1e-7)  # Keras' clipping
-        out["recon_bce"] = float(F.binary_cross_entropy(p, torch.as_tensor(data.x, dtype=torch.float64)))
-    return out
-
-
-def pca_mse(x_train: np.ndarray, x_eval: np.ndarray, k: int) -> float:
-    """Reconstruction MSE of PCA with ``k`` components fitted on ``x_train``, on ``x_eval``."""
-    from sklearn.decomposition import PCA  # imported here: scikit-learn takes a second to load
-
-    pca = PCA(n_components=k, svd_solver="full" if x_train.shape[1] <= 256 else "auto")
-    pca.fit(_flat(x_train))
-    recon = pca.inverse_transform(pca.transform(_flat(x_eval)))
-    return float(np.mean((recon - _flat(x_eval)) ** 2))
-
-
-@register_metric("pca", ("reconstruct", "encode"),
-                 "pca_mse: PCA with as many components as the codings, and pca_ratio")
-def pca_baseline(model, data: MetricData) -> dict[str, float]:
-    k = int(batched(model.encode, data.x[:1], 1).reshape(1, -1).shape[1])
-    base = pca_mse(data.x_train, data.x, min(k, _flat(data.x_train[:1]).shape[1]))
-    recon = reconstruction(model, data)["recon_mse"]
-    return {"pca_components": k, "pca_mse": base, "pca_ratio": recon / base if base > 0 else float("inf")}
-
-
-@register_metric("accuracy", ("predict",), "accuracy: fraction of labels predicted (labelled data)")
-def accuracy(model, data: MetricData) -> dict[str, float]:
-    if data.y is None:
-        return {}
-    predicted = batched(model.predict, data.x, data.batch_size)
-    return {"accuracy": float(np.mean(predicted == data.y))}
-
-
-from aegan.metrics import likelihood  # noqa: E402,F401  (registers the likelihood metrics)
+# the metric modules register themselves (imported last: they import the names above)
+from aegan.metrics import reconstruction, likelihood, representation  # noqa: E402,F401,I001
+from aegan.metrics import generation, anomaly  # noqa: E402,F401,I001
+from aegan.metrics.reconstruction import accuracy, pca_baseline, pca_mse  # noqa: E402,F401

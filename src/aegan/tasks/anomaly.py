@@ -19,7 +19,7 @@ import numpy as np
 
 from aegan.config import ConfigError
 from aegan.errors import DataError
-from aegan.metrics import batched
+from aegan.metrics.anomaly import auroc, reconstruction_scores  # noqa: F401 (this module's API)
 from aegan.tasks import check_options, load_for_task
 
 
@@ -51,22 +51,6 @@ class AnomalyReport:
     top: np.ndarray  # indices of the most anomalous examples, highest score first
     images: np.ndarray | None  # [n_images, C, H, W] of those, for image data
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def reconstruction_scores(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Per-example reconstruction MSE, ``[N, ...] -> [N]`` (float64)."""
-    recon = batched(model.reconstruct, x, batch_size)
-    diff = recon.reshape(len(x), -1).astype(np.float64) - x.reshape(len(x), -1)
-    return np.mean(diff ** 2, axis=1)
-
-
-def auroc(is_anomaly: np.ndarray, scores: np.ndarray) -> float | None:
-    """Area under the ROC curve of ``scores`` for ``is_anomaly``; None with only one kind."""
-    from sklearn.metrics import roc_auc_score
-
-    if is_anomaly.all() or not is_anomaly.any():
-        return None
-    return float(roc_auc_score(is_anomaly, scores))
 
 
 def _truth(y: np.ndarray | None, normal: list[int] | None, name: str) -> np.ndarray | None:
