@@ -86,8 +86,8 @@ def tf1_bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 def tf1_resize(x: torch.Tensor, size: int) -> torch.Tensor:
     """``[N, C, H, W] -> [N, C, size, size]`` by TensorFlow 1's bilinear resize."""
-    rows = torch.as_tensor(tf1_bilinear_matrix(x.shape[2], size), dtype=x.dtype)
-    cols = torch.as_tensor(tf1_bilinear_matrix(x.shape[3], size), dtype=x.dtype)
+    rows = torch.as_tensor(tf1_bilinear_matrix(x.shape[2], size), dtype=x.dtype, device=x.device)
+    cols = torch.as_tensor(tf1_bilinear_matrix(x.shape[3], size), dtype=x.dtype, device=x.device)
     return torch.einsum("ih,nchw,jw->ncij", rows, x, cols)
 
 
@@ -97,8 +97,9 @@ class InceptionFeatures:
     dim = 2048
 
     def __init__(self, path: Path, batch_size: int = 50):
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         try:
-            self.net = torch.jit.load(str(path), map_location="cpu").eval()
+            self.net = torch.jit.load(str(path), map_location=self.device).eval()
         except (RuntimeError, ValueError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0][:80]
             raise RunError(f"{path} is not a TorchScript network ({first}); give "
@@ -123,7 +124,8 @@ class InceptionFeatures:
         if x.ndim != 4 or x.shape[1] not in (1, 3):
             raise DataError(f"inception features need images [N, 1 or 3, H, W], got shape "
                             f"{tuple(x.shape[1:])} per example; use --features classifier")
-        out = [self.net(self.prepare(torch.as_tensor(x[i:i + self.batch_size]), value_range))
+        out = [self.net(self.prepare(torch.as_tensor(x[i:i + self.batch_size]).to(self.device),
+                                     value_range)).cpu()
                for i in range(0, len(x), self.batch_size)]
         return torch.cat(out).reshape(len(x), -1).double().numpy()
 

@@ -168,6 +168,14 @@ def extractor(data: MetricData):
     return found
 
 
+def _samples(model, data: MetricData, n: int) -> np.ndarray:
+    """``n`` samples of the run's seed, drawn once per evaluation."""
+    if data.cache.get("samples") is None or len(data.cache["samples"]) < n:
+        n_classes = int(data.y_train.max()) + 1 if data.y_train is not None else None
+        data.cache["samples"] = draw_samples(model, n, data.seed, n_classes)
+    return data.cache["samples"][:n]
+
+
 def _value_range(data: MetricData) -> tuple[float, float]:
     return data.value_range or (float(data.x.min()), float(data.x.max()))
 
@@ -179,8 +187,7 @@ def _features(model, data: MetricData) -> dict:
     fx, why = extractor(data)
     n = min(data.n_samples, len(data.x))
     real = data.x[np.random.default_rng(data.seed).permutation(len(data.x))[:n]]
-    n_classes = int(data.y_train.max()) + 1 if data.y_train is not None else None
-    fake = draw_samples(model, n, data.seed, n_classes)
+    fake = _samples(model, data, n)
     feats = {"real": fx(real, _value_range(data)), "fake": fx(fake, _value_range(data)),
              "info": {"fid_features": fx.name, "fid_features_why": why, "fid_examples": n}}
     if n <= fx.dim:
@@ -224,7 +231,7 @@ def coverage(model, data: MetricData) -> dict:
         return {}
     clf = _classifier(data)
     n_classes = int(data.y_train.max()) + 1
-    samples = draw_samples(model, data.n_samples, data.seed, n_classes)
+    samples = _samples(model, data, data.n_samples)
     return {"class_coverage": class_coverage(clf.predict(samples), n_classes),
             "coverage_classifier": clf.name}
 
