@@ -261,7 +261,7 @@ BAD = {
                           "known:"),
     "FID of a model that cannot generate": Bad(["evaluate", "lin", "--metrics", "fid"],
                                                "needs a model that can sample",
-                                               "families that can: vae"),
+                                               "families that can:"),
     "missing inception weights": Bad(["evaluate", "img", "--metrics", "fid", "--inception-weights",
                                       "nope.pt"], "nope.pt does not exist", "--features classifier"),
     "inception weights not TorchScript": Bad(["evaluate", "vae", "--metrics", "fid",

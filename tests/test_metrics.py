@@ -230,3 +230,15 @@ def test_default_metrics_leave_out_the_slow_ones():
     model = build_model(vae, (1, 8, 8))
     assert "fid" in metrics.applicable(model) and "fid" not in metrics.defaults(model)
     assert "reconstruction" in metrics.defaults(model)
+
+
+class _Conditional:
+    """A stand-in conditional generator: its samples are its labels, as images."""
+
+    def sample(self, n: int, generator=None, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return labels.float().reshape(n, 1, 1, 1).expand(n, 1, 2, 2)
+
+
+def test_conditional_models_are_asked_for_every_class_in_turn():
+    samples = generation.draw_samples(_Conditional(), 7, seed=0, n_classes=3, batch_size=4)
+    assert samples[:, 0, 0, 0].tolist() == [0, 1, 2, 0, 1, 2, 0]
