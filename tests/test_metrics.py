@@ -15,7 +15,7 @@ import torch
 
 from aegan import metrics
 from aegan.data import load_dataset
-from aegan.metrics import anomaly, features, generation, representation
+from aegan.metrics import anomaly, features, generation
 from aegan.metrics.generation import feature_stats, frechet_distance
 from aegan.models import VAEConfig
 from tests.conftest import write_run
@@ -45,7 +45,7 @@ def test_frechet_distance_of_one_dimension_is_closed_form():
 
 def _kid_by_hand(x: np.ndarray, y: np.ndarray) -> float:
     d, m = x.shape[1], len(x)
-    k = lambda a, b: (a @ b / d + 1) ** 3  # noqa: E731
+    k = lambda a, b: (a @ b / d + 1) ** 3
     xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)

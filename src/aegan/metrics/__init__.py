@@ -17,8 +17,9 @@ Metrics that take long (they sample, train probes or classifiers) are registered
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -135,6 +136,6 @@ def flat(x: np.ndarray) -> np.ndarray:
 
 
 # the metric modules register themselves (imported last: they import the names above)
-from aegan.metrics import reconstruction, likelihood, representation  # noqa: E402,F401,I001
-from aegan.metrics import generation, anomaly  # noqa: E402,F401,I001
-from aegan.metrics.reconstruction import accuracy, pca_baseline, pca_mse  # noqa: E402,F401
+from aegan.metrics import reconstruction, likelihood, representation  # noqa: F401, I001
+from aegan.metrics import generation, anomaly  # noqa: F401
+from aegan.metrics.reconstruction import accuracy, pca_baseline, pca_mse  # noqa: F401

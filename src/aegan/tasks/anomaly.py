@@ -19,7 +19,7 @@ import numpy as np
 
 from aegan.config import ConfigError
 from aegan.errors import DataError
-from aegan.metrics.anomaly import auroc, reconstruction_scores  # noqa: F401 (this module's API)
+from aegan.metrics.anomaly import auroc, reconstruction_scores
 from aegan.tasks import check_options, load_for_task
 
 
