@@ -81,17 +81,19 @@ def step_function(model: nn.Module, optimizers: dict[str, torch.optim.Optimizer]
     """The callable the Trainer runs for each batch: ``(batch, step) -> losses``."""
     nhwc = channels_last_on(model, config)
     bf16 = config.precision == "bf16"
+    graphed = graph_possible(model, config, device, schedule)
 
     def eager(batch, step):
         if nhwc:
             batch = _nhwc(batch)
-        amp = (torch.autocast(device.type, dtype=torch.bfloat16) if bf16
-               else contextlib.nullcontext())
+        # autocast's cache of cast weights must be off inside a CUDA graph (PyTorch's docs)
+        amp = (torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=not graphed)
+               if bf16 else contextlib.nullcontext())
         with amp:
             out = model.training_step(batch, optimizers, step)
         return {k: v.float() for k, v in out.items()} if bf16 else out
 
-    if graph_possible(model, config, device, schedule):
+    if graphed:
         return GraphedStep(eager, optimizers, config.batch_size)
     return eager
 
