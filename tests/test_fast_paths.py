@@ -6,6 +6,7 @@ compile; within a stated tolerance for bf16), and the CUDA-graph path is never t
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -151,3 +152,63 @@ def test_cuda_graph_matches_eager_on_the_gpu(optim):
     eager = _train(DENSE, optim, dataclasses.replace(train, cuda_graph="off"), x)
     graph = _train(DENSE, optim, train, x)
     _assert_same(eager, graph, atol=1e-5)
+
+
+def test_resume_is_exact_with_the_default_fast_paths(tmp_path):
+    """A convolutional model (channels-last by default) stopped after one epoch and resumed
+    ends bit for bit where a run that never stopped ends."""
+    optim, train = OptimConfig("adam", lr=1e-2), dataclasses.replace(TRAIN, epochs=2)
+    _, straight = _train(CONV, optim, train)
+    torch.manual_seed(0)
+    first = build_model(CONV, IMAGES.shape[1:])
+    Trainer(first, dataclasses.replace(train, epochs=1), optim, tmp_path, progress=False).fit(IMAGES)
+    torch.manual_seed(123)  # the resumed run's weights come from the checkpoint, not the seed
+    resumed = build_model(CONV, IMAGES.shape[1:])
+    Trainer(resumed, train, optim, tmp_path, progress=False).fit(IMAGES, resume=True)
+    for key, value in resumed.state_dict().items():
+        assert torch.equal(value, straight[key]), key
+
+
+class _FakeStream:
+    def wait_stream(self, other):
+        pass
+
+
+def test_failed_capture_falls_back_to_eager_with_one_log_line(monkeypatch, caplog):
+    """The graph path's control flow with CUDA faked on the CPU: warm-up steps, then a capture
+    that fails; every step still runs once, eagerly, so the result is the eager result."""
+    import contextlib
+
+    def no_capture(*args, **kwargs):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    for name, value in (("Stream", _FakeStream), ("current_stream", _FakeStream),
+                        ("stream", lambda s: contextlib.nullcontext()),
+                        ("synchronize", lambda: None), ("CUDAGraph", object),
+                        ("graph", no_capture)):
+        monkeypatch.setattr(torch.cuda, name, value)
+    x = torch.from_numpy(IMAGES[:72])  # 4 full batches of 16 and one of 8
+    results = []
+    for graphed in (False, True):
+        torch.manual_seed(0)
+        model = build_model(DENSE, (1, 12, 12))
+        optimizers = model.configure_optimizers(OptimConfig("sgd", lr=0.5, momentum=0.9))
+        eager = fast.step_function(model, optimizers, TRAIN, torch.device("cpu"), "constant")
+        step = fast.GraphedStep(eager, optimizers, 16) if graphed else eager
+        losses = [float(step((b,), i)["loss"]) for i, b in enumerate(x.split(16))]
+        results.append((losses, [p.detach().clone() for p in model.parameters()]))
+    assert results[0][0] == results[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1]))
+    assert step.failed and [r.levelname for r in caplog.records if "CUDA graph" in r.message] == ["WARNING"]
+
+
+def test_a_capturable_optimizer_state_is_released_off_the_gpu():
+    """A checkpoint of a CUDA-graph run holds ``capturable=True`` (a GPU-only mode of Adam);
+    resumed on the CPU, the step turns it off and trains."""
+    model = build_model(DENSE, (1, 12, 12))
+    optimizers = model.configure_optimizers(OptimConfig("adam", lr=1e-2))
+    for group in optimizers["model"].param_groups:
+        group["capturable"] = True
+    step = fast.step_function(model, optimizers, TRAIN, torch.device("cpu"), "constant")
+    assert math.isfinite(float(step((torch.from_numpy(IMAGES[:8]),), 0)["loss"]))
+    assert not any(g["capturable"] for g in optimizers["model"].param_groups)

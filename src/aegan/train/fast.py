@@ -95,6 +95,11 @@ def step_function(model: nn.Module, optimizers: dict[str, torch.optim.Optimizer]
 
     if graphed:
         return GraphedStep(eager, optimizers, config.batch_size)
+    if device.type != "cuda":  # a checkpoint of a graphed run, resumed off the GPU
+        for opt in optimizers.values():
+            for group in opt.param_groups:
+                if group.get("capturable"):
+                    group["capturable"] = False
     return eager
 
 
