@@ -46,7 +46,8 @@ def has_conv(model: nn.Module) -> bool:
 
 
 def channels_last_on(model: nn.Module, config: TrainConfig) -> bool:
-    """``auto``: on for convolutional models (measured faster on CPU and CUDA alike)."""
+    """``auto``: on for convolutional models: cuDNN's NHWC kernels on CUDA, and on the CPU a
+    measured gain (oneDNN's NHWC max-pooling and convolutions; benchmarks/RESULTS.md)."""
     if config.channels_last == "auto":
         return has_conv(model)
     return config.channels_last == "on"
@@ -58,7 +59,8 @@ def prepare_model(model: nn.Module, config: TrainConfig) -> None:
         model.to(memory_format=torch.channels_last)  # only 4-D tensors change
     if config.compile:
         for child in model.children():
-            if any(True for _ in child.parameters()):  # the forward only: no "_orig_mod." keys
+            fresh = "forward" not in vars(child)  # not compiled by an earlier fit
+            if fresh and any(True for _ in child.parameters()):  # no "_orig_mod." keys
                 child.forward = torch.compile(child.forward, **COMPILE_OPTIONS)
 
 
