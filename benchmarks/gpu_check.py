@@ -15,6 +15,7 @@
 book/stacked is compared with the CUDA-graph floor of ../shared/bench/gpu_anchor.py (0.228 s per
 epoch on an H200) and book/dcgan, when the registry has it, with the plain loop's 10.5 s.
 Prints one JSON line per measurement; without CUDA it prints one line saying so and exits 0.
+``--dry-run`` runs the same code on the CPU on 512 images (no graph: a check of the script).
 """
 
 from __future__ import annotations
@@ -54,22 +55,25 @@ class Captured(logging.Handler):
 
 
 def train(config, data, x=None):
+    cuda = config.train.device == "cuda"
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, data.sample_shape)
     handler = Captured()
     logging.getLogger("aegan.train.fast").addHandler(handler)
     logging.getLogger("aegan.train.fast").setLevel(logging.INFO)
-    torch.cuda.reset_peak_memory_stats()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     history = Trainer(model, config.train, config.optim, progress=False).fit(
         data.x_train if x is None else x, None, data.x_valid, None)
-    torch.cuda.synchronize()
+    if cuda:
+        torch.cuda.synchronize()
     logging.getLogger("aegan.train.fast").removeHandler(handler)
     weights = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
     return history, weights, handler.lines
 
 
-def equivalence(name: str, data, steps: int) -> dict:
-    config = get_preset(name).replace("train", epochs=1, device="cuda")
+def equivalence(name: str, data, steps: int, device: str) -> dict:
+    config = get_preset(name).replace("train", epochs=1, device=device)
     x = data.x_train[: steps * config.train.batch_size + config.train.batch_size // 2]
     eager = train(config.replace("train", **OFF), data, x)
     graph = train(config.replace("train", channels_last="off"), data, x)
@@ -82,8 +86,8 @@ def equivalence(name: str, data, steps: int) -> dict:
             "eager_train_loss": eager[0][-1]["train_loss"], "graph_train_loss": graph[0][-1]["train_loss"]}
 
 
-def speed(name: str, data, epochs: int) -> list[dict]:
-    base = get_preset(name).replace("train", epochs=epochs, device="cuda")
+def speed(name: str, data, epochs: int, device: str) -> list[dict]:
+    base = get_preset(name).replace("train", epochs=epochs, device=device)
     variants = {"all-off": base.replace("train", **OFF).replace("optim", kernels="loop"),
                 "default": base, "bf16": base.replace("train", precision="bf16")}
     rows = []
@@ -94,7 +98,8 @@ def speed(name: str, data, epochs: int) -> list[dict]:
         rows.append({"check": "speed", "preset": name, "variant": variant, "epoch_s": times,
                      "s_per_epoch": median, "samples_per_s": round(len(data.x_train) / median),
                      "valid_loss": history[-1].get("valid_loss"), "log": log,
-                     "peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)})
+                     "peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)
+                     if device == "cuda" else None})
     return rows
 
 
@@ -105,14 +110,22 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="equivalence only")
+    p.add_argument("--dry-run", action="store_true", help="on the CPU, 512 images: checks the script")
     a = p.parse_args()
-    if not torch.cuda.is_available():
+    device = "cpu" if a.dry_run else "cuda"
+    if a.dry_run:
+        a.steps, a.epochs = 4, 1
+    elif not torch.cuda.is_available():
         print(json.dumps({"skipped": "no CUDA GPU visible"}))
         return
-    print(json.dumps({"gpu": torch.cuda.get_device_name(), "torch": torch.__version__}), flush=True)
+    gpu = torch.cuda.get_device_name() if device == "cuda" else None
+    print(json.dumps({"gpu": gpu, "torch": torch.__version__}), flush=True)
     for name in (n for n in a.presets.split(",") if n in PRESETS):
         data = load_data(get_preset(name), a.data_dir)
-        for row in [equivalence(name, data, a.steps)] + ([] if a.quick else speed(name, data, a.epochs)):
+        if a.dry_run:
+            data.x_train = data.x_train[:512]
+        rows = [equivalence(name, data, a.steps, device)]
+        for row in rows + ([] if a.quick else speed(name, data, a.epochs, device)):
             print(json.dumps(row), flush=True)
 
 
