@@ -242,3 +242,15 @@ class _Conditional:
 def test_conditional_models_are_asked_for_every_class_in_turn():
     samples = generation.draw_samples(_Conditional(), 7, seed=0, n_classes=3, batch_size=4)
     assert samples[:, 0, 0, 0].tolist() == [0, 1, 2, 0, 1, 2, 0]
+
+
+def test_inception_download_is_checked_and_failures_say_what_to_do(monkeypatch, tmp_path):
+    import io
+    import urllib.request
+
+    from aegan.errors import DataError
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"not it"))
+    with pytest.raises(DataError, match="SHA-256.*--features classifier"):
+        features.find_inception("download")
+    assert not (features.features_dir() / features.INCEPTION_FILE).exists()  # nothing kept

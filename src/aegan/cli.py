@@ -341,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-samples", type=int, metavar="N",
                    help="samples (and real examples) of the generation metrics (default 10000)")
     p.add_argument("--inception-weights", metavar="PATH",
-                   help="the TorchScript FID Inception network (default: the cache or aegan[fid])")
+                   help="the TorchScript FID Inception network (default: the cache or "
+                        "aegan[fid]); 'download' fetches it into the cache, checksum checked")
     p.add_argument("--probe-limit", type=int, metavar="N",
                    help="training examples of the probe metric (default 10000)")
     p.add_argument("--normal-classes", type=_int_list, metavar="A,B",

@@ -115,7 +115,7 @@ def check_options(options: dict[str, Any]) -> None:
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
             raise ConfigError(f"--{name.replace('_', '-')} must be a whole number of at least "
                               f"{least}, got {value}")
-    if get("inception_weights") is not None:
+    if get("inception_weights") not in (None, "download"):
         from aegan.metrics.features import find_inception
 
         find_inception(get("inception_weights"))  # a missing file is named now

