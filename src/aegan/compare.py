@@ -56,7 +56,7 @@ def config_diff_section(views) -> str:
 def metrics_section(views) -> str:
     from aegan.report import _quantities
 
-    per_run = [{key: value for key, _, value in _quantities(v)} for v in views]
+    per_run = [{key: value for key, _, value in _quantities(v, beside=False)} for v in views]
     keys = list(dict.fromkeys(k for q in per_run for k in q))
     if not keys:
         return h.section("Final metrics", '<p class="note">no history and no metrics</p>')

@@ -132,15 +132,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _quantities(view: RunView) -> list[tuple[str, str, Any]]:
-    """``(key, where from, value)``: the last epoch's losses, then the metrics' numbers."""
+def _quantities(view: RunView, beside: bool = True) -> list[tuple[str, str, Any]]:
+    """``(key, where from, value)``: the last epoch's losses, then the metrics' numbers
+    (``beside``: without the baselines' numbers, which a report shows in their own column)."""
     last = view.history[-1] if view.history else {}
     rows = [(k, f"history, epoch {last.get('epoch', '?')}", v) for k, v in last.items()
             if k.startswith(("train_", "valid_")) and _is_number(v)]
     split = view.metrics.get("split", "")
     where = f"evaluate, {split} split" if split else "evaluate"
-    rows += [(k, where, v)
-             for k, v in view.metrics.items() if _is_number(v) and k != "examples"]
+    shown_beside = set(BASELINES.values()) | {"pca_components"}  # in the PCA column
+    rows += [(k, where, v) for k, v in view.metrics.items()
+             if _is_number(v) and k != "examples" and not (beside and k in shown_beside)]
     return rows
 
 
@@ -192,7 +194,7 @@ def curves_section(histories: dict[str, list[dict[str, Any]]]) -> str:
     keys = vc.loss_keys(histories)
     if not keys:
         return h.section("Training curves", '<p class="note">no history recorded</p>')
-    figures = [f"<div>{h.figure(vc.to_png(vc.overlaid_curves(histories, k)), k)}</div>"
+    figures = [f"<div>{h.image(vc.to_png(vc.overlaid_curves(histories, k)), k)}</div>"
                for k in keys]
     note = '<p class="note">solid: training; dashed: validation.</p>'
     return h.section("Training curves", note + '<div class="cols">' + "".join(figures) + "</div>")

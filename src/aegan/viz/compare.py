@@ -24,7 +24,9 @@ def loss_keys(histories: Histories) -> list[str]:
 def overlaid_curves(histories: Histories, key: str) -> Figure:
     """``train_KEY`` (solid) and ``valid_KEY`` (dashed) of every run against the epoch, one
     colour per run."""
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(3.9, 2.8))
     for i, (label, history) in enumerate(histories.items()):
         for split, style in (("train", "-"), ("valid", "--")):
             points = [(r["epoch"], r[f"{split}_{key}"]) for r in history
@@ -33,10 +35,12 @@ def overlaid_curves(histories: Histories, key: str) -> Figure:
                 xs, ys = zip(*points)
                 ax.plot(xs, ys, style, color=f"C{i % 10}", marker="o", markersize=3,
                         label=f"{label} ({split})")
-    ax.set_xlabel("epoch")
-    ax.set_title(key)
+    ax.set_xlabel("epoch", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax.tick_params(labelsize=7)
+    ax.set_title(key, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=6, loc="best")
     fig.tight_layout()
     return fig
 
