@@ -140,7 +140,8 @@ def _view(preset: str, data: str) -> RunView:
 
 def test_metrics_table_sets_pca_and_the_book_beside_ours():
     page = Page(metrics_section(_view("book/stacked", "fashion-mnist")))
-    assert page.rows[0][3:] == ["PCA, 30 components", "Géron 2nd ed., ch. 17 notebook, 20 epochs"]
+    assert page.rows[0][2:] == ["this run (r, 20 epochs)", "PCA, 30 components",
+                                "Géron 2nd ed., ch. 17 notebook, 20 epochs"]
     assert page.row("valid_loss")[1:] == ["history, epoch 20", "0.3", "–", "0.2835"]
     assert page.row("recon_mse")[1:] == ["evaluate, valid split", "0.02", "0.03", "–"]
     assert page.row("pca_ratio")[2:] == [fmt(0.02 / 0.03), "–", "–"]

@@ -151,7 +151,9 @@ def metrics_section(view: RunView) -> str:
     refs = references_for(view.config.get("preset"), view.config["data"]["name"])
     sources = list(dict.fromkeys(r.source for r in refs))
     pca_k = view.metrics.get("pca_components")
-    header = ["quantity", "from", f"this run ({view.label})",
+    epochs = view.history[-1].get("epoch") if view.history else None
+    header = ["quantity", "from", f"this run ({view.label}, {epochs} epochs)" if epochs
+              else f"this run ({view.label})",
               f"PCA, {pca_k} components" if pca_k else "PCA baseline"]
     header += [s + (f", {e} epochs" if (e := next(r.epochs for r in refs if r.source == s))
                     else "") for s in sources]
@@ -203,7 +205,7 @@ def curves_section(histories: dict[str, list[dict[str, Any]]]) -> str:
 def figures_section(view: RunView) -> str:
     if not view.figures:
         return h.section("Figures", '<p class="note">no figures</p>')
-    return h.section("Figures", "\n".join(h.figure(png, name) for name, png in view.figures))
+    return h.section("Figures", h.gallery([h.figure(png, name) for name, png in view.figures]))
 
 
 def _subtitle(what: str) -> str:

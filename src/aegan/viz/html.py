@@ -14,18 +14,22 @@ from typing import Any, Iterable
 CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1c1c1c;
        max-width: 1200px; margin: 24px auto; padding: 0 20px; background: #fff; }
-h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 28px 0 8px;
-     border-bottom: 1px solid #ddd; padding-bottom: 4px; } h3 { font-size: 15px; margin: 14px 0 6px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 14px 0 6px; }
 .sub { color: #555; margin: 0 0 16px; }
 table { border-collapse: collapse; margin: 6px 0 12px; font-size: 14px; }
 th, td { border: 1px solid #d4d4d4; padding: 4px 10px; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; font-family: ui-monospace, monospace; }
+td.num { text-align: right; font-variant-numeric: tabular-nums;
+         font-family: ui-monospace, monospace; }
 td.none { color: #999; text-align: center; }
 tr.diff td, tr.diff th { background: #fff4c2; }
 .cols { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .cols > div { flex: 0 1 auto; }
 .scroll { overflow-x: auto; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr));
+           gap: 12px 20px; align-items: start; }
 figure { margin: 8px 0 16px; } figcaption { color: #444; font-size: 13px; margin-top: 2px; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 details summary { cursor: pointer; color: #333; margin: 6px 0; }
@@ -81,6 +85,11 @@ def image(png: bytes, alt: str, width: int | None = None) -> str:
 
 def figure(png: bytes, caption: str, width: int | None = None) -> str:
     return f"<figure>{image(png, caption, width)}<figcaption>{esc(caption)}</figcaption></figure>"
+
+
+def gallery(items: list[str]) -> str:
+    """Figures on a grid of columns at least 520 px wide (two on a wide screen)."""
+    return '<div class="gallery">' + "".join(items) + "</div>"
 
 
 def section(title: str, body: str) -> str:
