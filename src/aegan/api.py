@@ -74,7 +74,7 @@ def _fit(config: RunConfig, data: Dataset, run_dir: Path,
     _pretrain(model, config, data, run_dir, callbacks, progress)
     logger = None
     if tensorboard:  # the main training only, not the pretraining stages
-        from aegan.tensorboard import TensorBoardLogger
+        from aegan.tensorboard_log import TensorBoardLogger
 
         logger = TensorBoardLogger(run_dir, model, data.x_valid, config.train.seed)
     trainer = Trainer(model, config.train, config.optim, run_dir,
@@ -91,7 +91,7 @@ def _fit(config: RunConfig, data: Dataset, run_dir: Path,
 
 def _check_tensorboard(tensorboard: bool) -> None:
     if tensorboard:
-        from aegan.tensorboard import require_tensorboard
+        from aegan.tensorboard_log import require_tensorboard
 
         require_tensorboard()
 

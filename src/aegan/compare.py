@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aegan.report import quantities
 from aegan.viz import html as h
 
 
@@ -54,9 +55,7 @@ def config_diff_section(views) -> str:
 
 
 def metrics_section(views) -> str:
-    from aegan.report import _quantities
-
-    per_run = [{key: value for key, _, value in _quantities(v, beside=False)} for v in views]
+    per_run = [{key: value for key, _, value in quantities(v, beside=False)} for v in views]
     keys = list(dict.fromkeys(k for q in per_run for k in q))
     if not keys:
         return h.section("Final metrics", '<p class="note">no history and no metrics</p>')

@@ -132,7 +132,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _quantities(view: RunView, beside: bool = True) -> list[tuple[str, str, Any]]:
+def quantities(view: RunView, beside: bool = True) -> list[tuple[str, str, Any]]:
     """``(key, where from, value)``: the last epoch's losses, then the metrics' numbers
     (``beside``: without the baselines' numbers, which a report shows in their own column)."""
     last = view.history[-1] if view.history else {}
@@ -158,7 +158,7 @@ def metrics_section(view: RunView) -> str:
     header += [s + (f", {e} epochs" if (e := next(r.epochs for r in refs if r.source == s))
                     else "") for s in sources]
     rows = []
-    for key, where, value in _quantities(view):
+    for key, where, value in quantities(view):
         baseline = view.metrics.get(BASELINES.get(key, ""))
         published = [next((r.value for r in refs if r.source == s and r.key == key), None)
                      for s in sources]
