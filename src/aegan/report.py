@@ -100,7 +100,7 @@ def _figures(run_dir: Path, data_dir) -> list[tuple[str, bytes]]:
     paths = _shown_pngs(run_dir)
     found = [(str(p.relative_to(run_dir)), _read_png(p)) for p in paths]
     found = [(name, png) for name, png in found if png is not None]
-    if any("/" not in name for name, _ in found):
+    if any(len(Path(name).parts) == 1 for name, _ in found):  # a figure at the top
         return found
     from aegan.figures import make_figures  # no figure at the top: draw them, elsewhere
 
