@@ -67,20 +67,41 @@ def _pretrain(model, config: RunConfig, data: Dataset, run_dir: Path,
 
 
 def _fit(config: RunConfig, data: Dataset, run_dir: Path,
-         callbacks: list[Callable[[EpochEnd], None]], progress: bool | None) -> Trainer:
+         callbacks: list[Callable[[EpochEnd], None]], progress: bool | None,
+         tensorboard: bool = False) -> Trainer:
     torch.manual_seed(config.train.seed)  # the initial weights follow the seed
     model = build_model(config.model, data.sample_shape)
     _pretrain(model, config, data, run_dir, callbacks, progress)
-    trainer = Trainer(model, config.train, config.optim, run_dir, callbacks, progress)
-    trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid,
-                resume=(run_dir / CHECKPOINT).is_file())
+    logger = None
+    if tensorboard:  # the main training only, not the pretraining stages
+        from aegan.tensorboard_log import TensorBoardLogger
+
+        logger = TensorBoardLogger(run_dir, model, data.x_valid, config.train.seed)
+    trainer = Trainer(model, config.train, config.optim, run_dir,
+                      callbacks + ([logger] if logger else []), progress)
+    try:
+        trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid,
+                    resume=(run_dir / CHECKPOINT).is_file())
+    finally:
+        if logger is not None:
+            logger.close()
     save_model(run_dir, model)
     return trainer
 
 
+def _check_tensorboard(tensorboard: bool) -> None:
+    if tensorboard:
+        from aegan.tensorboard_log import require_tensorboard
+
+        require_tensorboard()
+
+
 def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None,
-          callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None) -> Path:
-    """Train a new run into the empty (or new) folder ``out``; return the folder."""
+          callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None,
+          tensorboard: bool = False) -> Path:
+    """Train a new run into the empty (or new) folder ``out``; return the folder.
+    ``tensorboard``: also log to ``out/tensorboard`` (needs the tensorboard package)."""
+    _check_tensorboard(tensorboard)
     data = load_data(config, data_dir)
     _check_fit(config, data)
     config.sample_shape = data.sample_shape
@@ -88,7 +109,7 @@ def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None
     with writing_run(out, new=True) as run_dir:
         write_json(run_dir / CONFIG, config.to_dict())
         write_json(run_dir / ENVIRONMENT, environment(device, config.train.seed))
-        _fit(config, data, run_dir, list(callbacks), progress)
+        _fit(config, data, run_dir, list(callbacks), progress, tensorboard)
     return run_dir
 
 
@@ -103,8 +124,10 @@ def _check_checkpoint(run_dir: Path, config: RunConfig, data: Dataset) -> torch.
 
 
 def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path | None = None,
-           callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None) -> Path:
+           callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None,
+           tensorboard: bool = False) -> Path:
     """Continue a run from its last checkpoint, exactly; ``epochs`` may extend it."""
+    _check_tensorboard(tensorboard)
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     if not any(run_dir.glob(f"**/{CHECKPOINT}")):
@@ -128,7 +151,7 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
                 return run_dir
         if extended:
             write_json(run_dir / CONFIG, config.to_dict())
-        _fit(config, data, run_dir, list(callbacks), progress)
+        _fit(config, data, run_dir, list(callbacks), progress, tensorboard)
     return run_dir
 
 

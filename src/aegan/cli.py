@@ -125,7 +125,8 @@ def cmd_train(args) -> int:
         if changed or args.out:
             flag = "--" + (changed[0].replace("_", "-") if changed else "out")
             raise AeganError(f"{flag} cannot be changed when resuming; only --epochs can")
-        run_dir = api.resume(args.resume, args.epochs, args.data_dir, [_epoch_printer])
+        run_dir = api.resume(args.resume, args.epochs, args.data_dir, [_epoch_printer],
+                             tensorboard=args.tensorboard)
     else:
         if args.config is None:
             raise AeganError("name a preset or a config .json to train (see 'aegan presets'), "
@@ -144,7 +145,8 @@ def cmd_train(args) -> int:
             config.sample_shape = None  # other data: the shape is read again
         out = Path(args.out) if args.out else _default_out(args.config)
         print(f"training {config.preset or args.config} on {config.data.name} into {out}")
-        run_dir = api.train(config, out, args.data_dir, [_epoch_printer])
+        run_dir = api.train(config, out, args.data_dir, [_epoch_printer],
+                            tensorboard=args.tensorboard)
     figures = make_figures(run_dir, data_dir=args.data_dir)
     print(f"run saved in {run_dir}")
     for path in figures:
@@ -233,6 +235,30 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def _report_metrics(args) -> tuple[dict | None, list[str] | None]:
+    """``--no-metrics``: none computed ({}); else the ``--metrics`` names (None: all)."""
+    if args.no_metrics:
+        return {}, None
+    return None, [n.strip() for n in args.metrics.split(",")] if args.metrics else None
+
+
+def cmd_report(args) -> int:
+    from aegan.report import write_report
+
+    given, names = _report_metrics(args)
+    print(f"wrote {write_report(args.run, args.out, args.data_dir, given, names)}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from aegan.report import write_comparison
+
+    given, names = _report_metrics(args)
+    metrics = None if given is None else [given] * len(args.runs)
+    print(f"wrote {write_comparison(args.runs, args.out, args.data_dir, metrics, names)}")
+    return 0
+
+
 def cmd_presets(args) -> int:
     from aegan.presets import PRESETS
 
@@ -311,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out", metavar="DIR", help="new run folder (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also log scalars and image grids to RUN/tensorboard "
+                        "(needs: pip install aegan[tensorboard])")
     p.set_defaults(handler=cmd_train)
 
     p = _run_command(sub, "evaluate", cmd_evaluate, "metrics of a run on a split", "valid")
@@ -380,6 +409,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="folder for the PNGs (default: the run folder)")
     p.add_argument("--data-dir", metavar="DIR")
     p.set_defaults(handler=cmd_plot)
+
+    for name, handler, text in (("report", cmd_report, "one self-contained HTML page of a run"),
+                                ("compare", cmd_compare, "an HTML page of runs side by side")):
+        p = sub.add_parser(name, help=text)
+        if name == "report":
+            p.add_argument("run", metavar="RUN")
+        else:
+            p.add_argument("runs", nargs="+", metavar="RUN")
+        p.add_argument("--out", required=True, metavar="FILE.html")
+        p.add_argument("--data-dir", metavar="DIR")
+        p.add_argument("--metrics", metavar="A,B", help="metric names (default: all that apply)")
+        p.add_argument("--no-metrics", action="store_true",
+                       help="compute no metrics (history, figures and config only)")
+        p.set_defaults(handler=handler)
 
     for name, fn, text in (("presets", cmd_presets, "list the presets"),
                            ("datasets", cmd_datasets, "list the data sets")):
