@@ -299,28 +299,40 @@ class GAN(Model):
         out["d_total"] = d_loss
         return out
 
-    def training_step(self, batch, optimizers, step):
-        x = batch[0]
-        labels = batch[1] if self.num_classes else None
-        if self.num_classes and len(batch) < 2:
-            raise DataError("a conditional GAN trains on labelled data; these data have none")
-        # 1. The discriminator, n_critic times, on the real batch and as many fresh fakes.
-        for _ in range(self.config.n_critic):
-            with torch.no_grad():
-                fake = self._fakes(len(x), labels)
-            fake_labels = labels
-            if self.config.replay:
-                fake, fake_labels = self._replayed(fake, labels)
-            d = self.minimize(self.discriminator_losses(x, labels, fake, fake_labels),
-                              optimizers["discriminator"], key="d_total")
-        # 2. The generator, through the frozen discriminator.
+    def discriminator_step(self, x: torch.Tensor, labels: torch.Tensor | None,
+                           optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+        """Phase 1: one step of the discriminator on the real batch and as many fresh fakes
+        (part of them old ones with experience replay)."""
+        with torch.no_grad():
+            fake = self._fakes(len(x), labels)
+        fake_labels = labels
+        if self.config.replay:
+            fake, fake_labels = self._replayed(fake, labels)
+        out = self.minimize(self.discriminator_losses(x, labels, fake, fake_labels), optimizer,
+                            key="d_total")
+        out.pop("d_total")
+        return out
+
+    def generator_step(self, n: int, labels: torch.Tensor | None,
+                       optimizer: torch.optim.Optimizer) -> torch.Tensor:
+        """Phase 2: one step of the generator through the frozen discriminator (only the
+        generator's optimizer steps); then the moving average follows. Returns G's loss."""
         with frozen(self.discriminator):
-            g_loss = self.loss_g(self.discriminator(self._fakes(len(x), labels), labels))
-            g = self.minimize({"loss": g_loss}, optimizers["generator"])
+            g_loss = self.loss_g(self.discriminator(self._fakes(n, labels), labels))
+            loss = self.minimize({"loss": g_loss}, optimizer)["loss"]
         if self.generator_ema is not None:
             ema_update_(self.generator_ema, self.generator, self.config.ema)
-        d.pop("d_total")
-        return {"loss": g["loss"], "g_loss": g["loss"], **d}
+        return loss
+
+    def training_step(self, batch, optimizers, step):
+        x = batch[0]
+        if self.num_classes and len(batch) < 2:
+            raise DataError("a conditional GAN trains on labelled data; these data have none")
+        labels = batch[1] if self.num_classes else None
+        for _ in range(self.config.n_critic):
+            d = self.discriminator_step(x, labels, optimizers["discriminator"])
+        g_loss = self.generator_step(len(x), labels, optimizers["generator"])
+        return {"loss": g_loss, "g_loss": g_loss, **d}
 
     @torch.no_grad()
     def validation_step(self, batch):
