@@ -143,9 +143,14 @@ def test_ema_copy_follows_the_decay():
     torch.manual_seed(0)
     model = build_model(GANConfig(**SMALL, ema=0.9), (1, 8, 8)).train()
     opt = model.configure_optimizers(OptimConfig("adam", lr=1e-2))
+    assert all(torch.equal(a, p) for a, p in zip(model.generator_ema.parameters(),
+                                                 model.generator.parameters()))
+    # the warm-up: decay (1 + t) / (10 + t) at update t, until it reaches model.ema
+    assert [model.ema_decay(t) for t in (0, 1, 80, 81, 10**6)] == [0.1, 2 / 11, 81 / 90, 0.9, 0.9]
+    model.ema_updates.fill_(81)
     old = [p.clone() for p in model.generator_ema.parameters()]
-    assert all(torch.equal(a, p) for a, p in zip(old, model.generator.parameters()))
     model.training_step((torch.rand(16, 1, 8, 8) * 2 - 1,), opt, 0)
+    assert int(model.ema_updates) == 82
     for a, o, p in zip(model.generator_ema.parameters(), old, model.generator.parameters()):
         assert torch.allclose(a, 0.9 * o + 0.1 * p, atol=1e-7, rtol=0)
     assert not all(torch.equal(a, p) for a, p in zip(model.generator_ema.parameters(),

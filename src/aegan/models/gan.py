@@ -192,6 +192,8 @@ class GAN(Model):
             apply_spectral_norm(self.discriminator)
         self.generator_ema = (copy.deepcopy(self.generator).requires_grad_(False)
                               if config.ema else None)
+        if config.ema:
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
         if config.replay:
             self.register_buffer("replay_images", torch.zeros(config.replay, *self.sample_shape))
             self.register_buffer("replay_labels", torch.zeros(config.replay, dtype=torch.long))
@@ -321,8 +323,15 @@ class GAN(Model):
             g_loss = self.loss_g(self.discriminator(self._fakes(n, labels), labels))
             loss = self.minimize({"loss": g_loss}, optimizer)["loss"]
         if self.generator_ema is not None:
-            ema_update_(self.generator_ema, self.generator, self.config.ema)
+            ema_update_(self.generator_ema, self.generator, self.ema_decay(int(self.ema_updates)))
+            self.ema_updates += 1
         return loss
+
+    def ema_decay(self, updates: int) -> float:
+        """The average's decay at its ``updates``-th update: ``min(ema, (1 + t) / (10 + t))``,
+        a warm-up (as TensorFlow's ExponentialMovingAverage with ``num_updates``) so that early
+        samples are not the initial weights'; ``ema`` itself after ``9 / (1 - ema)`` updates."""
+        return min(self.config.ema, (1 + updates) / (10 + updates))
 
     def training_step(self, batch, optimizers, step):
         x = batch[0]

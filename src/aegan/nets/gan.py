@@ -67,6 +67,8 @@ class Discriminator(nn.Module):
         n_features += 1 if minibatch_std else 0
         self.head = nn.Linear(n_features, 1)
         self.embed = nn.Embedding(num_classes, n_features) if num_classes else None
+        if self.embed is not None:  # small, as the other weights: N(0, 1) would drown the head
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)  # [N, F]
