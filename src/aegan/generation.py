@@ -148,17 +148,21 @@ def epoch_samples(model, run_dir: Path, seed: int, n: int = 36):
     figures) into ``run_dir/samples/epoch_001.png``... It draws from its own seeded generator,
     never the global one, so a resumed run stays exact."""
 
+    classes = getattr(model, "num_classes", 0)  # conditional: one column per class
+    rows, cols = ((-(-n // classes), classes) if classes else (None, None))
+    n = rows * cols if classes else n
+
     def draw(event) -> None:
         if event.label:  # a pretraining stage, not the model's own training
             return
         was_training = model.training
         model.eval()
-        images = sample(model, n, seed)
+        images = sample(model, n, seed)  # a conditional model's classes in turn
         model.train(was_training)
         folder = run_dir / "samples"
         folder.mkdir(exist_ok=True)
         epoch = event.record["epoch"]
-        viz.save(viz.image_grid(displayable(model, images), title=f"epoch {epoch}"),
+        viz.save(viz.image_grid(displayable(model, images), rows, cols, title=f"epoch {epoch}"),
                  folder / f"epoch_{epoch:03d}.png")
 
     return draw

@@ -1,8 +1,8 @@
 """The in-memory data set every model trains on, and the registry of named sets.
 
 A :class:`Dataset` holds NumPy arrays split into train / valid / test. Pixels are scaled here
-and nowhere else: images are float32 in [0, 1], shaped ``[N, C, H, W]``; tabular data is
-``[N, F]``; sequences are ``[N, T, F]``.
+and nowhere else: images are float32 in [0, 1] (or in [-1, 1] with ``scale="symmetric"``),
+shaped ``[N, C, H, W]``; tabular data is ``[N, F]``; sequences are ``[N, T, F]``.
 """
 
 from __future__ import annotations
