@@ -117,6 +117,33 @@ def test_generator_phase_leaves_the_discriminator_untouched(options):
     assert any(k.endswith("weight") for k in changed)
 
 
+def test_n_critic_steps_of_the_discriminator_per_generator_step():
+    torch.manual_seed(0)
+    model = build_model(GANConfig(**SMALL, loss="wgan-gp", n_critic=3), (1, 8, 8)).train()
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.discriminator.modules())
+    opt = model.configure_optimizers(OptimConfig("adam", lr=1e-3))
+    out = model.training_step((torch.rand(8, 1, 8, 8) * 2 - 1,), opt, 0)
+    steps = [int(s["step"]) for s in opt["discriminator"].state.values()]
+    assert set(steps) == {3} and {int(s["step"]) for s in opt["generator"].state.values()} == {1}
+    assert {"loss", "g_loss", "d_loss", "d_real", "d_fake", "gp"} <= set(out)
+
+
+def test_experience_replay_fills_then_mixes_old_fakes():
+    torch.manual_seed(0)
+    model = build_model(GANConfig(**SMALL, replay=6, replay_fraction=0.5), (1, 8, 8))
+    first = torch.full((4, 1, 8, 8), 0.25)
+    kept, _ = model._replayed(first, None)  # filling: the fakes pass, the first 4 are kept
+    assert torch.equal(kept, first) and int(model.replay_count) == 4
+    model._replayed(torch.full((4, 1, 8, 8), 0.5), None)  # 2 more fill the buffer
+    assert int(model.replay_count) == 6
+    assert sorted(model.replay_images[:, 0, 0, 0].tolist()) == [0.25] * 4 + [0.5] * 2
+    new = torch.full((4, 1, 8, 8), -1.0)
+    mixed, _ = model._replayed(new, None)  # full: half of the batch is old fakes
+    values = mixed[:, 0, 0, 0].tolist()
+    assert all(v in (0.25, 0.5) for v in values[:2]) and values[2:] == [-1.0, -1.0]
+    assert (model.replay_images[:, 0, 0, 0] == -1.0).sum() == 4  # the new ones stored
+
+
 def test_frozen_restores_batch_norm_tracking():
     bn = nn.BatchNorm2d(3).train()
     with frozen(bn):
@@ -295,6 +322,8 @@ BAD = {
     "conditional GAN with too few classes": Bad(
         ["train", "cfg.json"], "labels up to 9", "set it to 10",
         _config('{"model": {"family": "gan", "num_classes": 3}, "data": {"name": "digits"}}')),
+    "GAN on unbounded data": Bad(["train", "book/gan", "--data", "book-3d"], "is unbounded",
+                                 "scale its features to [0, 1]"),
     "unknown GAN loss": Bad(["train", "cfg.json"], "unknown model.loss 'wgan'", "wgan-gp",
                             _config('{"model": {"family": "gan", "loss": "wgan"}}')),
     "unknown data scale": Bad(["train", "cfg.json"], "unknown data.scale 'pm1'", "symmetric",

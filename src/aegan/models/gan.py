@@ -235,11 +235,14 @@ class GAN(Model):
     def check_data(self, data) -> None:
         """Refuse data this GAN cannot learn from, with the way out."""
         lo, hi = self.value_range
+        if data.value_range is None:
+            raise DataError(f"this GAN generates values in [{lo:g}, {hi:g}], and {data.name} "
+                            "is unbounded; scale its features to [0, 1] before training")
         if data.value_range != self.value_range:
             scale = "symmetric" if self.config.value_range == "symmetric" else "unit"
             raise DataError(f"this GAN generates values in [{lo:g}, {hi:g}] (model.value_range "
                             f"{self.config.value_range!r}), but {data.name} has values in "
-                            f"{list(data.value_range) if data.value_range else 'any range'}; "
+                            f"{list(data.value_range)}; "
                             f"set data.scale {scale!r} (images only) or change model.value_range")
         if self.num_classes:
             if data.y_train is None:
