@@ -83,3 +83,15 @@ def test_task_bad_input_is_one_line_exit_2(cli, tmp_path, case):
     assert "Traceback" not in result.err
     assert (tmp_path / "taken" / "keep.txt").read_text() == "earlier results"
     assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["keep.txt"]
+
+
+def test_output_into_a_closed_pipe_is_no_traceback(tmp_path):
+    """`aegan presets | head -1`: the reader leaves before the listing is written; the command
+    ends quietly with the shell's SIGPIPE status instead of a BrokenPipeError traceback."""
+    from tests.conftest import run_subprocess
+
+    proc = run_subprocess("presets", cwd=tmp_path)
+    proc.stdout.close()  # the reader is gone before aegan has imported itself
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode == 141

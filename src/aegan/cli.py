@@ -11,6 +11,7 @@ import argparse
 import errno
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -415,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.handler(args)
+    except BrokenPipeError:  # output piped into a reader that stopped early, as `| head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # the shell's status for a command ended by SIGPIPE
     except AeganError as exc:
         print(f"aegan: error: {exc}", file=sys.stderr)
         return 2

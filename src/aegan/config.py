@@ -25,6 +25,9 @@ from aegan.errors import ConfigError
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
 SCALES = ("unit", "symmetric")  # pixel ranges [0, 1] and [-1, 1]
+KERNELS = ("auto", "foreach", "fused", "loop")
+PRECISIONS = ("fp32", "bf16")
+SWITCHES = ("auto", "on", "off")
 
 
 def _check(condition: bool, message: str) -> None:
@@ -101,8 +104,11 @@ class OptimConfig:
     rho: float | None = None  # RMSprop's decay (Keras: 0.9, PyTorch: 0.99)
     eps: float | None = None  # Keras uses 1e-7 throughout, PyTorch 1e-8
     schedule: str = "constant"  # or "cosine": decays to 0 over the run's steps
+    kernels: str = "auto"  # foreach, fused or loop; auto: fused on CUDA (sgd/adam/adamw), else foreach
 
     def __post_init__(self) -> None:
+        _check(self.kernels in KERNELS,
+               f"unknown optimizer kernels {self.kernels!r}; choose one of {', '.join(KERNELS)}")
         _check(isinstance(self.betas, (list, tuple)) and len(self.betas) == 2
                and all(_in_unit(b) for b in self.betas),
                f"optim.betas must be two numbers in [0, 1), such as [0.9, 0.999], got {self.betas}")
@@ -130,8 +136,20 @@ class TrainConfig:
     seed: int = 42
     device: str = "auto"
     valid_batch_size: int = 1024
+    # Fast paths (see aegan.train.fast): each recorded in the run's config, each switchable off.
+    precision: str = "fp32"  # "bf16": autocast the training step; losses and metrics in fp32
+    channels_last: str = "auto"  # auto: on for models with Conv2d layers
+    compile: bool = False  # torch.compile each of the model's networks
+    cuda_graph: str = "auto"  # auto: capture the whole step on CUDA when the model allows it
 
     def __post_init__(self) -> None:
+        _check(self.precision in PRECISIONS,
+               f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+        _check(self.channels_last in SWITCHES,
+               f"unknown channels_last {self.channels_last!r}; choose one of {', '.join(SWITCHES)}")
+        _check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
+        _check(self.cuda_graph in ("auto", "off"),
+               f"unknown cuda_graph {self.cuda_graph!r}; choose auto or off")
         _check(is_int(self.epochs) and self.epochs >= 1,
                f"--epochs must be at least 1, got {self.epochs}")
         _check(is_int(self.batch_size) and self.batch_size >= 1,

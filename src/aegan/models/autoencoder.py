@@ -195,6 +195,7 @@ class Autoencoder(Model):
     """Encoder and decoder networks trained to reconstruct their (clean) input."""
 
     family = "autoencoder"
+    step_capturable = True  # no step-dependent scalars; noise from the default generator
 
     def __init__(self, config: AutoencoderConfig, sample_shape: tuple[int, ...],
                  encoder: nn.Module | None = None, decoder: nn.Module | None = None):

@@ -21,6 +21,10 @@ class Model(nn.Module):
     """Base class of the model families. ``config`` is the family's config dataclass."""
 
     family: str = ""
+    # True when training_step may be captured in a CUDA graph and replayed (aegan.train.fast):
+    # the same kernels every step (shapes, control flow and Python scalars such as ``step``
+    # do not change it), random numbers from the default generator only.
+    step_capturable: bool = False
 
     def __init__(self, config, sample_shape: tuple[int, ...]):
         super().__init__()

@@ -173,6 +173,11 @@ class VAE(Model):
 
     family = "vae"
 
+    @property
+    def step_capturable(self) -> bool:
+        """A KL warm-up makes beta a function of the step: no CUDA graph then."""
+        return self.config.kl_warmup == 0
+
     def __init__(self, config: VAEConfig, sample_shape: tuple[int, ...]):
         super().__init__(config, sample_shape)
         self.encoder, self.decoder = NETWORKS[config.net](config, self.sample_shape)

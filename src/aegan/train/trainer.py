@@ -36,6 +36,7 @@ import torch
 from aegan.config import TrainConfig
 from aegan.errors import ConfigError, RunError, TrainingDiverged
 from aegan.fileio import atomic_write_bytes
+from aegan.train import fast
 from aegan.train.checkpoint import load_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ class Trainer:
         cfg = self.config
         # 1. Model, data and optimizers on the device; state restored when resuming.
         self.model.to(self.device).train()
+        fast.prepare_model(self.model, cfg)  # channels-last, compile (aegan.train.fast)
         train = self._tensors(x, y)
         valid = self._tensors(x_valid, y_valid) if x_valid is not None else None
         self.optimizers = self.model.configure_optimizers(self.optim_config)
@@ -224,6 +226,9 @@ class Trainer:
             self._restore()
         steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
+        # The step itself: eager, or bf16 autocast and/or captured in a CUDA graph.
+        run_step = fast.step_function(self.model, self.optimizers, cfg, self.device,
+                                      self.optim_config.schedule)
 
         while self.epoch < cfg.epochs:
             # 2. One epoch of optimizer steps over shuffled batches.
@@ -236,7 +241,7 @@ class Trainer:
                 for name, opt in self.optimizers.items():
                     for group, lr in zip(opt.param_groups, base_lrs[name]):
                         group["lr"] = lr * factor
-                out = self.model.training_step(batch, self.optimizers, self.step)
+                out = run_step(batch, self.step)
                 self.step += 1
                 n = len(batch[0])
                 for key, value in out.items():

@@ -1,0 +1,292 @@
+"""The speed benchmark suite: each book preset (Géron, *Hands-On Machine Learning*, 2nd ed.,
+chapter 17) trained by aegan for a fixed number of epochs, beside two baselines measured in the
+same run: the plain PyTorch loop a user would write (a ``DataLoader`` over a ``TensorDataset``,
+driving the very same aegan model) and, when a TensorFlow Python is given, the book's Keras
+model (``../shared/bench/keras_book.py``).
+
+    python benchmarks/suite.py --data-dir DATA [--quick] [--presets book/stacked,book/conv]
+        [--threads 1,2] [--epochs 3] [--variant NAME:train.precision=bf16,...] [--fast-paths]
+        [--keras-python /work/tfvenv/bin/python] [--device cpu|cuda] [--json out.json]
+
+Every measurement runs in a fresh Python process with a fixed number of intra-op threads
+(recorded with it) and reports samples per second, seconds per epoch (median over the epochs;
+validation included, as Keras' ``fit`` with ``validation_data`` times it), peak memory (the
+process's maximum RSS on the CPU, ``torch.cuda.max_memory_allocated`` on CUDA) and the loss
+reached (validation loss after the last epoch). One JSON line per measurement on stdout, a
+Markdown table on stderr; ``--json`` also writes them all, with the machine, date and versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PRESETS = ("book/stacked", "book/tied", "book/conv", "book/vae", "book/denoising-gaussian",
+           "book/denoising-dropout", "book/sparse-l1", "book/sparse-kl", "book/recurrent",
+           "book/gan", "book/dcgan")
+KERAS = {"book/stacked": "stacked", "book/conv": "conv", "book/vae": "vae", "book/gan": "gan",
+         "book/dcgan": "dcgan"}  # presets with a model in keras_book.py
+# --fast-paths: each path switched off (or on) alone, against the defaults
+FAST_PATHS = {
+    "all-off": "train.channels_last=off,train.cuda_graph=off,optim.kernels=loop",
+    "channels-last-off": "train.channels_last=off",
+    "kernels-loop": "optim.kernels=loop",
+    "kernels-fused": "optim.kernels=fused",
+    "bf16": "train.precision=bf16",
+    "compile": "train.compile=true",
+    "cuda-graph-off": "train.cuda_graph=off",
+}
+
+
+# -- in the child process ------------------------------------------------------------------------
+def _peak_memory_mb(device: str) -> float:
+    import torch
+
+    if device == "cuda":
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+def _config(spec: dict):
+    from aegan.presets import get_preset
+
+    config = get_preset(spec["preset"])
+    config = config.replace("train", epochs=spec["epochs"], device=spec["device"])
+    config = config.replace("data", limit=spec["limit"])
+    for item in filter(None, spec.get("options", "").split(",")):
+        key, value = item.split("=", 1)
+        section, field = key.split(".", 1)
+        config = config.replace(section, **{field: _value(value)})
+    return config
+
+
+def _value(text: str):
+    """``true``, ``3``, ``[1, 2]`` as JSON; anything else (``bf16``, ``off``) as a string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def child_aegan(spec: dict) -> dict:
+    """aegan's Trainer on the preset (no run folder: the checkpoint is not timed)."""
+    import torch
+
+    from aegan.api import load_data
+    from aegan.models import build_model
+    from aegan.train import Trainer
+
+    config = _config(spec)
+    data = load_data(config, spec["data_dir"])
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, data.sample_shape)
+    trainer = Trainer(model, config.train, config.optim, progress=False)
+    history = trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid)
+    times = [r["time_s"] for r in history]
+    return {"n_train": len(data.x_train), "epoch_s": times, "loss": history[-1].get("valid_loss"),
+            "train_loss": history[-1]["train_loss"], "peak_mb": _peak_memory_mb(spec["device"])}
+
+
+def child_plain(spec: dict) -> dict:
+    """The loop a user would write: ``DataLoader(TensorDataset(x), shuffle=True)``, the model's
+    own step (zero_grad, backward, optimizer step), the running loss read each step, then a
+    validation pass each epoch; same model, optimizer and batch size as the preset."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from aegan.api import load_data
+    from aegan.models import build_model
+
+    config = _config(spec)
+    data = load_data(config, spec["data_dir"])
+    device = torch.device(spec["device"])
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, data.sample_shape).to(device)
+    optimizers = model.configure_optimizers(config.optim)
+    x = torch.as_tensor(data.x_train, dtype=torch.float32)
+    x_valid = torch.as_tensor(data.x_valid, dtype=torch.float32).to(device)
+    loader = DataLoader(TensorDataset(x), batch_size=config.train.batch_size, shuffle=True)
+    times, step, running, valid = [], 0, 0.0, None
+    for _ in range(config.train.epochs):
+        start = time.perf_counter()
+        model.train()
+        for (xb,) in loader:
+            out = model.training_step((xb.to(device),), optimizers, step)
+            running += float(out["loss"])
+            step += 1
+        model.eval()
+        with torch.no_grad():
+            losses = [(model.validation_step((vb,))["loss"], len(vb))
+                      for vb in x_valid.split(config.train.valid_batch_size)]
+            valid = float(sum(v * n for v, n in losses) / len(x_valid))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(round(time.perf_counter() - start, 4))
+    return {"n_train": len(x), "epoch_s": times, "loss": valid, "train_loss": running / step,
+            "peak_mb": _peak_memory_mb(spec["device"])}
+
+
+def child_keras(spec: dict) -> dict:
+    """The book's Keras model, in the TensorFlow Python; its peak RSS is that process's."""
+    env = dict(os.environ, DATA=str(Path(spec["data_dir"]) / "fashion-mnist"),
+               TF_NUM_INTRAOP_THREADS=str(spec["threads"]), TF_NUM_INTEROP_THREADS="1",
+               TF_CPP_MIN_LOG_LEVEL="3")
+    args = [spec["keras_python"], str(spec["reference_dir"] / "keras_book.py"), KERAS[spec["preset"]],
+            "--epochs", str(spec["epochs"])] + (["--limit", str(spec["limit"])] if spec["limit"] else [])
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"keras_book.py failed: {proc.stderr.strip().splitlines()[-1:]}")
+    out = json.loads(lines[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"n_train": out["samples"], "epoch_s": [out["sec_per_epoch"]], "loss": out["final_loss"],
+            "train_loss": None, "peak_mb": round(peak, 1), "framework": out["framework"]}
+
+
+CHILDREN = {"aegan": child_aegan, "plain": child_plain, "keras": child_keras}
+
+
+def run_child(spec_json: str) -> None:
+    spec = json.loads(spec_json)
+    spec["reference_dir"] = Path(spec["reference_dir"])
+    import torch
+
+    torch.set_num_threads(spec["threads"])
+    try:
+        result = CHILDREN[spec["trainer"]](spec)
+    except Exception as exc:  # noqa: BLE001 - reported as a row, the suite goes on
+        result = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    print(json.dumps(result))
+
+
+# -- in the parent -------------------------------------------------------------------------------
+def measure(spec: dict) -> dict:
+    """One measurement in a fresh process with ``spec['threads']`` intra-op threads."""
+    threads = str(spec["threads"])
+    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+               PYTHONPATH=os.pathsep.join(filter(None, [str(HERE.parent / "src"),
+                                                        os.environ.get("PYTHONPATH")])))
+    payload = dict(spec, reference_dir=str(spec["reference_dir"]))
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
+                           json.dumps(payload)], capture_output=True, text=True, env=env)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    result = json.loads(lines[-1]) if lines else {"error": (proc.stderr.strip().splitlines()
+                                                            or ["no output"])[-1]}
+    row = {k: spec[k] for k in ("preset", "trainer", "variant", "threads", "epochs", "device")}
+    if "error" in result:
+        return dict(row, error=result["error"])
+    times = result.pop("epoch_s")
+    median = statistics.median(times)
+    row.update(s_per_epoch=round(median, 4), samples_per_s=round(result["n_train"] / median, 1),
+               epoch_s=times, **result)
+    return row
+
+
+def header(args) -> dict:
+    import torch
+
+    return {"machine": platform.node(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
+            "date": time.strftime("%Y-%m-%d %H:%M %Z"), "python": sys.version.split()[0],
+            "torch": torch.__version__, "device": args.device,
+            "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
+            "threads": args.threads, "epochs": args.epochs, "limit": args.limit}
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| preset | trainer | variant | threads | s/epoch | samples/s | vs plain | vs Keras "
+             "| peak MB | loss |", "|" + " --- |" * 10]
+    base = {(r["preset"], r["trainer"], r["threads"]): r for r in rows
+            if "error" not in r and r["variant"] == "default"}
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['preset']} | {r['trainer']} | {r['variant']} | {r['threads']} | "
+                         f"error: {r['error']} |")
+            continue
+        ratio = []
+        for other in ("plain", "keras"):
+            ref = base.get((r["preset"], other, r["threads"]))
+            ratio.append(f"{r['samples_per_s'] / ref['samples_per_s']:.2f}×" if ref else "–")
+        loss = "–" if r["loss"] is None else f"{r['loss']:.4f}"
+        lines.append(f"| {r['preset']} | {r['trainer']} | {r['variant']} | {r['threads']} | "
+                     f"{r['s_per_epoch']:.3f} | {r['samples_per_s']:.0f} | {ratio[0]} | "
+                     f"{ratio[1]} | {r['peak_mb']:.0f} | {loss} |")
+    return "\n".join(lines)
+
+
+def plan(args) -> list[dict]:
+    from aegan.presets.registry import PRESETS as KNOWN
+
+    names = [p for p in args.presets.split(",") if p] if args.presets else list(PRESETS)
+    skipped = [p for p in names if p not in KNOWN]
+    if skipped:
+        print(f"# skipped (not in the preset registry): {', '.join(skipped)}", file=sys.stderr)
+    variants = {"default": ""}
+    if args.fast_paths:
+        variants.update(FAST_PATHS)
+    for item in args.variant:
+        name, _, options = item.partition(":")
+        variants[name] = options
+    keras = args.keras_python and Path(args.keras_python).is_file()
+    common = dict(epochs=args.epochs, limit=args.limit, device=args.device, data_dir=args.data_dir,
+                  reference_dir=Path(args.reference_dir), keras_python=args.keras_python)
+    specs = []
+    for threads in args.threads:
+        for preset in (p for p in names if p in KNOWN):
+            for name, options in variants.items():
+                specs.append(dict(common, preset=preset, trainer="aegan", variant=name,
+                                  options=options, threads=threads))
+            specs.append(dict(common, preset=preset, trainer="plain", variant="default",
+                              threads=threads))
+            if keras and preset in KERAS and args.device == "cpu":
+                specs.append(dict(common, preset=preset, trainer="keras", variant="default",
+                                  threads=threads, epochs=max(args.epochs, 3)))
+    return specs
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        return run_child(sys.argv[2])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
+    p.add_argument("--presets", help="comma-separated preset names (default: every book preset)")
+    p.add_argument("--quick", action="store_true", help="2,048 images, 3 epochs: a laptop check")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per measurement (median taken)")
+    p.add_argument("--limit", type=int, help="train on the first N images only")
+    p.add_argument("--threads", default="1", help="intra-op thread counts, such as 1,2")
+    p.add_argument("--variant", action="append", default=[],
+                   help="NAME:section.key=value,... an extra aegan row with these options")
+    p.add_argument("--fast-paths", action="store_true",
+                   help="add one aegan row per fast path switched off or on alone")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--keras-python", default="/work/tfvenv/bin/python",
+                   help="a Python with TensorFlow for the book's Keras models (skipped if absent)")
+    p.add_argument("--reference-dir", default=str(HERE.parent.parent / "shared" / "bench"))
+    p.add_argument("--json", help="also write the header and every row to this file")
+    args = p.parse_args()
+    if args.quick:
+        args.limit = args.limit or 2048
+    args.threads = [int(t) for t in args.threads.split(",")]
+    sys.path.insert(0, str(HERE.parent / "src"))
+    head = header(args)
+    print(json.dumps(head), flush=True)
+    rows = []
+    for spec in plan(args):
+        rows.append(measure(spec))
+        print(json.dumps(rows[-1]), flush=True)
+    print(table(rows), file=sys.stderr)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"header": head, "rows": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

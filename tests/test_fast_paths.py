@@ -1,0 +1,214 @@
+"""The Trainer's fast paths change speed, not results: a few steps with each path on and off
+give the same losses and weights (exactly up to rounding for foreach / fused / channels-last /
+compile; within a stated tolerance for bf16), and the CUDA-graph path is never taken on the CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from aegan.config import OptimConfig, TrainConfig
+from aegan.models import AutoencoderConfig, VAEConfig, build_model
+from aegan.train import Trainer
+from aegan.train import fast
+
+RNG = np.random.RandomState(0)
+IMAGES = RNG.rand(80, 1, 12, 12).astype(np.float32)  # [N, C, H, W] in [0, 1]
+DENSE = AutoencoderConfig(encoder=[16, 4])
+CONV = AutoencoderConfig(net="conv", encoder=[4, 8])
+
+
+def _train(model_cfg, optim: OptimConfig, train: TrainConfig, x=IMAGES):
+    """Seeded model, ``train.epochs`` epochs on ``x``: (history, weights)."""
+    torch.manual_seed(0)
+    model = build_model(model_cfg, x.shape[1:])
+    history = Trainer(model, train, optim, progress=False).fit(x)
+    return history, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _assert_same(a, b, atol: float) -> None:
+    (hist_a, w_a), (hist_b, w_b) = a, b
+    assert [r["train_loss"] for r in hist_a] == pytest.approx([r["train_loss"] for r in hist_b],
+                                                               abs=atol)
+    assert w_a.keys() == w_b.keys()
+    worst = max(float((w_a[k] - w_b[k]).abs().max()) for k in w_a)
+    assert worst <= atol, worst
+
+
+TRAIN = TrainConfig(epochs=2, batch_size=16, device="cpu")
+
+
+@pytest.mark.parametrize("optim", [OptimConfig("sgd", lr=0.5, momentum=0.9),
+                                   OptimConfig("adam", lr=1e-2), OptimConfig("adamw", lr=1e-2),
+                                   OptimConfig("rmsprop", lr=1e-3, rho=0.9, eps=1e-7)],
+                         ids=lambda o: o.name)
+@pytest.mark.parametrize("kernels", ["foreach", "fused"])
+def test_optimizer_kernels_match_the_for_loop(optim, kernels):
+    loop = _train(DENSE, dataclasses.replace(optim, kernels="loop"), TRAIN)
+    other = _train(DENSE, dataclasses.replace(optim, kernels=kernels), TRAIN)
+    _assert_same(loop, other, atol=1e-6)
+
+
+def test_kernel_options_pick_fused_only_where_it_exists():
+    params = [torch.nn.Parameter(torch.zeros(2))]  # CPU: auto keeps the foreach kernels
+    assert fast_opts(params, "sgd", "auto") == {"foreach": True}
+    assert fast_opts(params, "sgd", "fused") == {"fused": True, "foreach": False}
+    assert fast_opts(params, "rmsprop", "fused") == {"foreach": True}  # RMSprop has none
+    assert fast_opts(params, "adam", "loop") == {"foreach": False}
+
+
+def fast_opts(params, name, kernels):
+    from aegan.optim import kernel_options
+
+    return kernel_options(params, OptimConfig(name, kernels=kernels))
+
+
+def test_channels_last_matches_the_default_layout():
+    optim = OptimConfig("sgd", lr=0.5)
+    off = _train(CONV, optim, dataclasses.replace(TRAIN, channels_last="off"))
+    on = _train(CONV, optim, dataclasses.replace(TRAIN, channels_last="on"))
+    _assert_same(off, on, atol=1e-5)
+
+
+def test_channels_last_auto_follows_the_model():
+    auto = TrainConfig(channels_last="auto")
+    assert fast.channels_last_on(build_model(CONV, (1, 12, 12)), auto)
+    assert not fast.channels_last_on(build_model(DENSE, (1, 12, 12)), auto)
+    conv = build_model(CONV, (1, 12, 12))
+    fast.prepare_model(conv, auto)
+    weights = [p for p in conv.parameters() if p.dim() == 4]
+    assert weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)
+
+
+def test_bf16_stays_close_to_fp32_and_logs_fp32():
+    optim = OptimConfig("sgd", lr=0.5)
+    fp32 = _train(CONV, optim, TRAIN)
+    bf16 = _train(CONV, optim, dataclasses.replace(TRAIN, precision="bf16"))
+    # bf16 keeps 8 bits of mantissa (relative rounding 2^-9 = 0.002 per operation); after 10
+    # steps the mean BCE of these images (about 0.69) agrees to 1%, every weight to 0.02.
+    for a, b in zip(fp32[0], bf16[0]):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-2)
+        assert b["train_loss"] != a["train_loss"]  # autocast did run in bf16
+    assert all(v.dtype == torch.float32 for v in bf16[1].values())
+    worst = max(float((fp32[1][k] - bf16[1][k]).abs().max()) for k in fp32[1])
+    assert worst < 2e-2
+
+
+def test_bf16_step_returns_fp32_losses():
+    model = build_model(DENSE, (1, 12, 12))
+    optimizers = model.configure_optimizers(OptimConfig("sgd", lr=0.1))
+    step = fast.step_function(model, optimizers, TrainConfig(precision="bf16", device="cpu"),
+                              torch.device("cpu"), "constant")
+    out = step((torch.from_numpy(IMAGES[:8]),), 0)
+    assert out["loss"].dtype == torch.float32
+
+
+def test_compile_matches_eager(monkeypatch):
+    # aot_eager traces forward and backward as inductor does but skips its C++ code generation
+    # (about 20 s on two cores); the Trainer's wiring is the same.
+    monkeypatch.setitem(fast.COMPILE_OPTIONS, "backend", "aot_eager")
+    optim = OptimConfig("sgd", lr=0.5)
+    small = IMAGES[:32]
+    eager = _train(DENSE, optim, dataclasses.replace(TRAIN, epochs=1), small)
+    compiled = _train(DENSE, optim, dataclasses.replace(TRAIN, epochs=1, compile=True), small)
+    _assert_same(eager, compiled, atol=1e-5)  # and the same state-dict keys
+    model = build_model(DENSE, (1, 12, 12))
+    fast.prepare_model(model, TrainConfig(compile=True))
+    assert "forward" in vars(model.encoder)  # an instance attribute: the compiled forward
+
+
+def test_cuda_graph_is_never_taken_on_the_cpu():
+    model = build_model(DENSE, (1, 12, 12))
+    assert model.step_capturable
+    cfg = TrainConfig(device="cpu", cuda_graph="auto")
+    assert not fast.graph_possible(model, cfg, torch.device("cpu"), "constant")
+    optimizers = model.configure_optimizers(OptimConfig("sgd", lr=0.1))
+    step = fast.step_function(model, optimizers, cfg, torch.device("cpu"), "constant")
+    assert not isinstance(step, fast.GraphedStep)
+
+
+def test_models_declare_whether_their_step_is_capturable():
+    assert build_model(VAEConfig(encoder=[8], z_dim=2), (1, 12, 12)).step_capturable
+    warm = build_model(VAEConfig(encoder=[8], z_dim=2, kl_warmup=10), (1, 12, 12))
+    assert not warm.step_capturable  # beta depends on the step
+    assert not fast.graph_possible(warm, TrainConfig(), torch.device("cuda"), "constant")
+    model = build_model(DENSE, (1, 12, 12))
+    assert not fast.graph_possible(model, TrainConfig(), torch.device("cuda"), "cosine")
+    assert not fast.graph_possible(model, TrainConfig(cuda_graph="off"), torch.device("cuda"),
+                                   "constant")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("optim", [OptimConfig("sgd", lr=0.5), OptimConfig("adam", lr=1e-2)],
+                         ids=lambda o: o.name)
+def test_cuda_graph_matches_eager_on_the_gpu(optim):
+    x = RNG.rand(200, 1, 12, 12).astype(np.float32)  # 12 full batches of 16 and one of 8
+    train = TrainConfig(epochs=2, batch_size=16, device="cuda")
+    eager = _train(DENSE, optim, dataclasses.replace(train, cuda_graph="off"), x)
+    graph = _train(DENSE, optim, train, x)
+    _assert_same(eager, graph, atol=1e-5)
+
+
+def test_resume_is_exact_with_the_default_fast_paths(tmp_path):
+    """A convolutional model (channels-last by default) stopped after one epoch and resumed
+    ends bit for bit where a run that never stopped ends."""
+    optim, train = OptimConfig("adam", lr=1e-2), dataclasses.replace(TRAIN, epochs=2)
+    _, straight = _train(CONV, optim, train)
+    torch.manual_seed(0)
+    first = build_model(CONV, IMAGES.shape[1:])
+    Trainer(first, dataclasses.replace(train, epochs=1), optim, tmp_path, progress=False).fit(IMAGES)
+    torch.manual_seed(123)  # the resumed run's weights come from the checkpoint, not the seed
+    resumed = build_model(CONV, IMAGES.shape[1:])
+    Trainer(resumed, train, optim, tmp_path, progress=False).fit(IMAGES, resume=True)
+    for key, value in resumed.state_dict().items():
+        assert torch.equal(value, straight[key]), key
+
+
+class _FakeStream:
+    def wait_stream(self, other):
+        pass
+
+
+def test_failed_capture_falls_back_to_eager_with_one_log_line(monkeypatch, caplog):
+    """The graph path's control flow with CUDA faked on the CPU: warm-up steps, then a capture
+    that fails; every step still runs once, eagerly, so the result is the eager result."""
+    import contextlib
+
+    def no_capture(*args, **kwargs):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    for name, value in (("Stream", _FakeStream), ("current_stream", _FakeStream),
+                        ("stream", lambda s: contextlib.nullcontext()),
+                        ("synchronize", lambda: None), ("CUDAGraph", object),
+                        ("graph", no_capture)):
+        monkeypatch.setattr(torch.cuda, name, value)
+    x = torch.from_numpy(IMAGES[:72])  # 4 full batches of 16 and one of 8
+    results = []
+    for graphed in (False, True):
+        torch.manual_seed(0)
+        model = build_model(DENSE, (1, 12, 12))
+        optimizers = model.configure_optimizers(OptimConfig("sgd", lr=0.5, momentum=0.9))
+        eager = fast.step_function(model, optimizers, TRAIN, torch.device("cpu"), "constant")
+        step = fast.GraphedStep(eager, optimizers, 16) if graphed else eager
+        losses = [float(step((b,), i)["loss"]) for i, b in enumerate(x.split(16))]
+        results.append((losses, [p.detach().clone() for p in model.parameters()]))
+    assert results[0][0] == results[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1]))
+    assert step.failed and [r.levelname for r in caplog.records if "CUDA graph" in r.message] == ["WARNING"]
+
+
+def test_a_capturable_optimizer_state_is_released_off_the_gpu():
+    """A checkpoint of a CUDA-graph run holds ``capturable=True`` (a GPU-only mode of Adam);
+    resumed on the CPU, the step turns it off and trains."""
+    model = build_model(DENSE, (1, 12, 12))
+    optimizers = model.configure_optimizers(OptimConfig("adam", lr=1e-2))
+    for group in optimizers["model"].param_groups:
+        group["capturable"] = True
+    step = fast.step_function(model, optimizers, TRAIN, torch.device("cpu"), "constant")
+    assert math.isfinite(float(step((torch.from_numpy(IMAGES[:8]),), 0)["loss"]))
+    assert not any(g["capturable"] for g in optimizers["model"].param_groups)
