@@ -249,8 +249,9 @@ class GAN(Model):
                 raise DataError(f"a conditional GAN (model.num_classes {self.num_classes}) "
                                 f"trains on labelled data, and {data.name} has no labels; "
                                 "set model.num_classes 0")
-            top = int(max(data.y_train.max(), data.y_valid.max()))
-            if top >= self.num_classes or min(data.y_train.min(), data.y_valid.min()) < 0:
+            ys = [y for y in (data.y_train, data.y_valid) if y is not None and len(y)]
+            top = int(max(y.max() for y in ys))
+            if top >= self.num_classes or min(int(y.min()) for y in ys) < 0:
                 raise DataError(f"{data.name} has labels up to {top}, outside the "
                                 f"{self.num_classes} classes of model.num_classes; set it to "
                                 f"{top + 1}")
