@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def load_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
     d = config.data
-    return load_dataset(d.name, data_dir, d.limit, d.valid_size, d.classes)
+    return load_dataset(d.name, data_dir, d.limit, d.valid_size, d.classes, d.scale)
 
 
 def _check_shape(config: RunConfig, data: Dataset) -> None:
@@ -44,7 +44,9 @@ def _check_shape(config: RunConfig, data: Dataset) -> None:
 
 def _check_fit(config: RunConfig, data: Dataset) -> None:
     """Refuse data a model cannot learn from, before any folder is written."""
-    build_model(config.model, data.sample_shape)  # networks that cannot take this data say so
+    model = build_model(config.model, data.sample_shape)  # networks that cannot take it say so
+    if hasattr(model, "check_data"):  # a model's own demands (value range, labels)
+        model.check_data(data)
     needs_unit_range = getattr(config.model, "unit_range_remedy", None)  # None: any values
     if needs_unit_range and data.value_range != (0.0, 1.0):
         raise DataError(f"{data.name} has values outside [0, 1], which this model's loss cannot "
@@ -72,6 +74,10 @@ def _fit(config: RunConfig, data: Dataset, run_dir: Path,
     torch.manual_seed(config.train.seed)  # the initial weights follow the seed
     model = build_model(config.model, data.sample_shape)
     _pretrain(model, config, data, run_dir, callbacks, progress)
+    if hasattr(model, "sample") and len(data.sample_shape) == 3:  # a grid of samples per epoch
+        from aegan.generation import epoch_samples
+
+        callbacks = [*callbacks, epoch_samples(model, run_dir, config.train.seed)]
     logger = None
     if tensorboard:  # the main training only, not the pretraining stages
         from aegan.tensorboard_log import TensorBoardLogger

@@ -210,11 +210,21 @@ def cmd_hash(args) -> int:
 def cmd_generate(args) -> int:
     from aegan.generation import generate
 
-    samples, written = generate(args.run, args.n, args.out, args.seed, args.npy)
-    print(f"drew {len(samples)} samples of shape {list(samples.shape[1:])} (seed {args.seed})")
+    samples, written = generate(args.run, args.n, args.out, args.seed, args.npy, args.label)
+    of = "" if args.label is None else f" of class {args.label}"
+    print(f"drew {len(samples)} samples{of} of shape {list(samples.shape[1:])} (seed {args.seed})")
     shown = written if len(written) <= 3 else [*written[:2], f"... ({len(written)} files)"]
     for path in shown:
         print(f"  wrote {path}")
+    return 0
+
+
+def cmd_augment(args) -> int:
+    from aegan.generation import augment
+
+    x, y = augment(args.run, args.per_class, args.out, args.seed)
+    print(f"wrote {args.out}: {len(x)} synthetic examples of shape {list(x.shape[1:])}, "
+          f"{args.per_class} of each of {len(set(y.tolist()))} classes (x in [0, 1], y labels)")
     return 0
 
 
@@ -356,7 +366,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .png grid of all samples, or a new folder of one PNG per sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--npy", metavar="FILE.npy", help="also save the samples as an array [N, ...]")
+    p.add_argument("--label", type=int, metavar="L",
+                   help="draw examples of class L (a conditional model, such as preset cgan)")
     p.set_defaults(handler=cmd_generate)
+
+    p = sub.add_parser("augment", help="synthetic labelled examples from a conditional model")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--per-class", type=int, required=True, metavar="N",
+                   help="examples of each class")
+    p.add_argument("--out", required=True, metavar="FILE.npz",
+                   help="new .npz with x [N, ...] in [0, 1] and y [N] labels")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_augment)
 
     p = sub.add_parser("interpolate", help="draw interpolations in a generative model's codings")
     p.add_argument("run", metavar="RUN")
