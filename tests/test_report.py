@@ -183,8 +183,9 @@ def test_compare_highlights_differences_and_overlays_curves(runs, tmp_path):
     assert keys == ["kl", "loss", "mse", "nelbo", "recon"]
     drawn = make_figures(runs / "ae-fast", tmp_path / "drawn")  # as the page draws them
     assert not list((runs / "ae-fast").glob("*.png"))
+    grids = sorted((runs / "vae" / "samples").glob("epoch_*.png"))  # the VAE's epoch grids
     figures = [p for p in [*(runs / "ae").glob("*.png"), *drawn, *(runs / "vae").glob("*.png")]
-               if p.name != "training_curves.png"]
+               if p.name != "training_curves.png"] + grids[-3:]
     assert len(figures) >= 6
     # one curve figure per loss key, then each run's figures
     assert len(page.images()) == len(keys) + len(figures)
