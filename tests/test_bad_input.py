@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import struct
+import sys
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -359,6 +360,24 @@ BAD = {
                                                          errno.ENOSPC)),
     "plot into a file": Bad(["plot", "lin", "--out", "keep.txt"], "for the figures",
                             "you can write to", _text("keep.txt", "x")),
+    # -- reports and comparisons
+    "report of a folder that is not a run": Bad(["report", "empty", "--out", "r.html"],
+                                                "is not a run folder", "name the folder"),
+    "report --out not .html": Bad(["report", "lin", "--out", "r.txt"], "must name a .html file",
+                                  "add .html"),
+    "report --out in a missing folder": Bad(["report", "lin", "--out", "nowhere/r.html"],
+                                            "does not exist", "create it first"),
+    "report --out over a folder": Bad(["report", "lin", "--out", "taken.html"], "is a folder",
+                                      "name a .html file",
+                                      lambda env: (env.tmp / "taken.html").mkdir()),
+    "compare of one run": Bad(["compare", "lin", "--out", "c.html"], "at least two runs",
+                              "name two or more"),
+    "compare with a non-run": Bad(["compare", "lin", "empty", "--out", "c.html"],
+                                  "is not a run folder", "name the folder"),
+    "train --tensorboard without tensorboard": Bad(
+        TRAIN + ["--tensorboard", "--out", "new"], "needs the tensorboard package",
+        "pip install aegan[tensorboard]",
+        lambda env: env.mp.setitem(sys.modules, "torch.utils.tensorboard", None)),
 }
 
 

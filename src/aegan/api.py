@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def load_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
     d = config.data
-    return load_dataset(d.name, data_dir, d.limit, d.valid_size, d.classes)
+    return load_dataset(d.name, data_dir, d.limit, d.valid_size, d.classes, d.scale)
 
 
 def _check_shape(config: RunConfig, data: Dataset) -> None:
@@ -44,7 +44,9 @@ def _check_shape(config: RunConfig, data: Dataset) -> None:
 
 def _check_fit(config: RunConfig, data: Dataset) -> None:
     """Refuse data a model cannot learn from, before any folder is written."""
-    build_model(config.model, data.sample_shape)  # networks that cannot take this data say so
+    model = build_model(config.model, data.sample_shape)  # networks that cannot take it say so
+    if hasattr(model, "check_data"):  # a model's own demands (value range, labels)
+        model.check_data(data)
     needs_unit_range = getattr(config.model, "unit_range_remedy", None)  # None: any values
     if needs_unit_range and data.value_range != (0.0, 1.0):
         raise DataError(f"{data.name} has values outside [0, 1], which this model's loss cannot "
@@ -67,20 +69,45 @@ def _pretrain(model, config: RunConfig, data: Dataset, run_dir: Path,
 
 
 def _fit(config: RunConfig, data: Dataset, run_dir: Path,
-         callbacks: list[Callable[[EpochEnd], None]], progress: bool | None) -> Trainer:
+         callbacks: list[Callable[[EpochEnd], None]], progress: bool | None,
+         tensorboard: bool = False) -> Trainer:
     torch.manual_seed(config.train.seed)  # the initial weights follow the seed
     model = build_model(config.model, data.sample_shape)
     _pretrain(model, config, data, run_dir, callbacks, progress)
-    trainer = Trainer(model, config.train, config.optim, run_dir, callbacks, progress)
-    trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid,
-                resume=(run_dir / CHECKPOINT).is_file())
+    if hasattr(model, "sample") and len(data.sample_shape) == 3:  # a grid of samples per epoch
+        from aegan.generation import epoch_samples
+
+        callbacks = [*callbacks, epoch_samples(model, run_dir, config.train.seed)]
+    logger = None
+    if tensorboard:  # the main training only, not the pretraining stages
+        from aegan.tensorboard_log import TensorBoardLogger
+
+        logger = TensorBoardLogger(run_dir, model, data.x_valid, config.train.seed)
+    trainer = Trainer(model, config.train, config.optim, run_dir,
+                      callbacks + ([logger] if logger else []), progress)
+    try:
+        trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid,
+                    resume=(run_dir / CHECKPOINT).is_file())
+    finally:
+        if logger is not None:
+            logger.close()
     save_model(run_dir, model)
     return trainer
 
 
+def _check_tensorboard(tensorboard: bool) -> None:
+    if tensorboard:
+        from aegan.tensorboard_log import require_tensorboard
+
+        require_tensorboard()
+
+
 def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None,
-          callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None) -> Path:
-    """Train a new run into the empty (or new) folder ``out``; return the folder."""
+          callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None,
+          tensorboard: bool = False) -> Path:
+    """Train a new run into the empty (or new) folder ``out``; return the folder.
+    ``tensorboard``: also log to ``out/tensorboard`` (needs the tensorboard package)."""
+    _check_tensorboard(tensorboard)
     data = load_data(config, data_dir)
     _check_fit(config, data)
     config.sample_shape = data.sample_shape
@@ -88,7 +115,7 @@ def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None
     with writing_run(out, new=True) as run_dir:
         write_json(run_dir / CONFIG, config.to_dict())
         write_json(run_dir / ENVIRONMENT, environment(device, config.train.seed))
-        _fit(config, data, run_dir, list(callbacks), progress)
+        _fit(config, data, run_dir, list(callbacks), progress, tensorboard)
     return run_dir
 
 
@@ -103,8 +130,10 @@ def _check_checkpoint(run_dir: Path, config: RunConfig, data: Dataset) -> torch.
 
 
 def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path | None = None,
-           callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None) -> Path:
+           callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None,
+           tensorboard: bool = False) -> Path:
     """Continue a run from its last checkpoint, exactly; ``epochs`` may extend it."""
+    _check_tensorboard(tensorboard)
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     if not any(run_dir.glob(f"**/{CHECKPOINT}")):
@@ -128,7 +157,7 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
                 return run_dir
         if extended:
             write_json(run_dir / CONFIG, config.to_dict())
-        _fit(config, data, run_dir, list(callbacks), progress)
+        _fit(config, data, run_dir, list(callbacks), progress, tensorboard)
     return run_dir
 
 

@@ -125,7 +125,8 @@ def cmd_train(args) -> int:
         if changed or args.out:
             flag = "--" + (changed[0].replace("_", "-") if changed else "out")
             raise AeganError(f"{flag} cannot be changed when resuming; only --epochs can")
-        run_dir = api.resume(args.resume, args.epochs, args.data_dir, [_epoch_printer])
+        run_dir = api.resume(args.resume, args.epochs, args.data_dir, [_epoch_printer],
+                             tensorboard=args.tensorboard)
     else:
         if args.config is None:
             raise AeganError("name a preset or a config .json to train (see 'aegan presets'), "
@@ -144,7 +145,8 @@ def cmd_train(args) -> int:
             config.sample_shape = None  # other data: the shape is read again
         out = Path(args.out) if args.out else _default_out(args.config)
         print(f"training {config.preset or args.config} on {config.data.name} into {out}")
-        run_dir = api.train(config, out, args.data_dir, [_epoch_printer])
+        run_dir = api.train(config, out, args.data_dir, [_epoch_printer],
+                            tensorboard=args.tensorboard)
     figures = make_figures(run_dir, data_dir=args.data_dir)
     print(f"run saved in {run_dir}")
     for path in figures:
@@ -225,11 +227,21 @@ def cmd_hash(args) -> int:
 def cmd_generate(args) -> int:
     from aegan.generation import generate
 
-    samples, written = generate(args.run, args.n, args.out, args.seed, args.npy)
-    print(f"drew {len(samples)} samples of shape {list(samples.shape[1:])} (seed {args.seed})")
+    samples, written = generate(args.run, args.n, args.out, args.seed, args.npy, args.label)
+    of = "" if args.label is None else f" of class {args.label}"
+    print(f"drew {len(samples)} samples{of} of shape {list(samples.shape[1:])} (seed {args.seed})")
     shown = written if len(written) <= 3 else [*written[:2], f"... ({len(written)} files)"]
     for path in shown:
         print(f"  wrote {path}")
+    return 0
+
+
+def cmd_augment(args) -> int:
+    from aegan.generation import augment
+
+    x, y = augment(args.run, args.per_class, args.out, args.seed)
+    print(f"wrote {args.out}: {len(x)} synthetic examples of shape {list(x.shape[1:])}, "
+          f"{args.per_class} of each of {len(set(y.tolist()))} classes (x in [0, 1], y labels)")
     return 0
 
 
@@ -247,6 +259,30 @@ def cmd_plot(args) -> int:
 
     for path in make_figures(args.run, args.out, args.data_dir):
         print(path)
+    return 0
+
+
+def _report_metrics(args) -> tuple[dict | None, list[str] | None]:
+    """``--no-metrics``: none computed ({}); else the ``--metrics`` names (None: all)."""
+    if args.no_metrics:
+        return {}, None
+    return None, [n.strip() for n in args.metrics.split(",")] if args.metrics else None
+
+
+def cmd_report(args) -> int:
+    from aegan.report import write_report
+
+    given, names = _report_metrics(args)
+    print(f"wrote {write_report(args.run, args.out, args.data_dir, given, names)}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from aegan.report import write_comparison
+
+    given, names = _report_metrics(args)
+    metrics = None if given is None else [given] * len(args.runs)
+    print(f"wrote {write_comparison(args.runs, args.out, args.data_dir, metrics, names)}")
     return 0
 
 
@@ -328,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out", metavar="DIR", help="new run folder (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also log scalars and image grids to RUN/tensorboard "
+                        "(needs: pip install aegan[tensorboard])")
     p.set_defaults(handler=cmd_train)
 
     p = _run_command(sub, "evaluate", cmd_evaluate, "metrics of a run on a split", "valid")
@@ -356,7 +395,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .png grid of all samples, or a new folder of one PNG per sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--npy", metavar="FILE.npy", help="also save the samples as an array [N, ...]")
+    p.add_argument("--label", type=int, metavar="L",
+                   help="draw examples of class L (a conditional model, such as preset cgan)")
     p.set_defaults(handler=cmd_generate)
+
+    p = sub.add_parser("augment", help="synthetic labelled examples from a conditional model")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--per-class", type=int, required=True, metavar="N",
+                   help="examples of each class")
+    p.add_argument("--out", required=True, metavar="FILE.npz",
+                   help="new .npz with x [N, ...] in [0, 1] and y [N] labels")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_augment)
 
     p = sub.add_parser("interpolate", help="draw interpolations in a generative model's codings")
     p.add_argument("run", metavar="RUN")
@@ -409,6 +459,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="folder for the PNGs (default: the run folder)")
     p.add_argument("--data-dir", metavar="DIR")
     p.set_defaults(handler=cmd_plot)
+
+    for name, handler, text in (("report", cmd_report, "one self-contained HTML page of a run"),
+                                ("compare", cmd_compare, "an HTML page of runs side by side")):
+        p = sub.add_parser(name, help=text)
+        if name == "report":
+            p.add_argument("run", metavar="RUN")
+        else:
+            p.add_argument("runs", nargs="+", metavar="RUN")
+        p.add_argument("--out", required=True, metavar="FILE.html")
+        p.add_argument("--data-dir", metavar="DIR")
+        p.add_argument("--metrics", metavar="A,B", help="metric names (default: all that apply)")
+        p.add_argument("--no-metrics", action="store_true",
+                       help="compute no metrics (history, figures and config only)")
+        p.set_defaults(handler=handler)
 
     for name, fn, text in (("metrics", cmd_metrics, "list the metrics of 'aegan evaluate'"),
                            ("presets", cmd_presets, "list the presets"),

@@ -24,6 +24,7 @@ from aegan.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
+SCALES = ("unit", "symmetric")  # pixel ranges [0, 1] and [-1, 1]
 KERNELS = ("auto", "foreach", "fused", "loop")
 PRECISIONS = ("fp32", "bf16")
 SWITCHES = ("auto", "on", "off")
@@ -74,9 +75,12 @@ class DataConfig:
     limit: int | None = None  # train on the first N training examples only
     valid_size: int | None = None  # None: the data set's own split
     classes: list[int] | None = None  # keep only these labels in train and valid (not test)
+    scale: str = "unit"  # images in [0, 1], or "symmetric": in [-1, 1] (GANs with tanh)
 
     def __post_init__(self) -> None:
         _check(isinstance(self.name, str) and self.name != "", "data.name must be a non-empty string")
+        _check(self.scale in SCALES, f"unknown data.scale {self.scale!r}; choose one of "
+               f"{', '.join(SCALES)}")
         if self.classes is not None:
             self.classes = list(self.classes)
             _check(len(self.classes) > 0 and len(set(self.classes)) == len(self.classes)

@@ -34,7 +34,7 @@ def generative_figures(model, out: Path, seed: int) -> list[Path]:
     interpolation) and traversals of the first 10 coding dimensions at most."""
     from aegan import generation
 
-    samples = generation.sample(model, 12, seed)
+    samples = generation.displayable(model, generation.sample(model, 12, seed))
     written = [viz.save(generation.samples_figure(samples), out / "samples.png")]
     if hasattr(model, "sample_codings") and hasattr(model, "decode"):
         written.append(viz.save(generation.grid_figure(model, seed), out / "interpolation.png"))

@@ -55,20 +55,47 @@ def _check_images(shape: tuple[int, ...], what: str) -> None:
 
 
 # -- samples from the prior -------------------------------------------------------------------
+def displayable(model, images: np.ndarray) -> np.ndarray:
+    """``images`` in the model's ``value_range`` (default [0, 1]) mapped to [0, 1] to be shown."""
+    lo, hi = getattr(model, "value_range", (0.0, 1.0))
+    return images if (lo, hi) == (0.0, 1.0) else (images - lo) / (hi - lo)
+
+
 @torch.no_grad()
-def sample(model, n: int, seed: int = 0, batch_size: int = 1024) -> np.ndarray:
-    """``n`` samples ``[n, *sample_shape]`` drawn with a generator seeded by ``seed``."""
+def sample(model, n: int, seed: int = 0, batch_size: int = 1024, labels=None) -> np.ndarray:
+    """``n`` samples ``[n, *sample_shape]`` drawn with a generator seeded by ``seed``; with
+    ``labels`` (one label, or ``[n]``), of those classes (a conditional model)."""
     generator = torch.Generator().manual_seed(seed)
-    parts = [model.sample(min(batch_size, n - start), generator).cpu().numpy()
-             for start in range(0, n, batch_size)]
+    parts = []
+    for start in range(0, n, batch_size):
+        m = min(batch_size, n - start)
+        if labels is None:
+            parts.append(model.sample(m, generator).cpu().numpy())
+        else:
+            part = labels if np.ndim(labels) == 0 else labels[start:start + m]
+            parts.append(model.sample(m, generator, labels=part).cpu().numpy())
     return np.concatenate(parts).astype(np.float32)
 
 
+def check_label(model, run_dir, label: int) -> None:
+    """Refuse a label on an unconditional model, or one outside its classes."""
+    classes = getattr(model, "num_classes", 0)
+    if not classes:
+        raise ConfigError(f"{run_dir} holds an unconditional {model.family} model, which "
+                          "cannot generate a chosen class; drop --label, or train a "
+                          "conditional model (model.num_classes > 0, e.g. preset cgan)")
+    if not isinstance(label, int) or not 0 <= label < classes:
+        raise ConfigError(f"--label {label} is not a class of this model: choose 0 to "
+                          f"{classes - 1}")
+
+
 def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: int = 0,
-             npy: str | Path | None = None) -> tuple[np.ndarray, list[Path]]:
-    """Draw ``n`` samples from a run's model; write them as one grid (``out`` ending in .png),
-    one PNG each in the new folder ``out``, and/or a ``.npy`` array. Returns the samples and
-    the paths written."""
+             npy: str | Path | None = None,
+             label: int | None = None) -> tuple[np.ndarray, list[Path]]:
+    """Draw ``n`` samples from a run's model (of class ``label`` for a conditional model);
+    write them as one grid (``out`` ending in .png), one PNG each in the new folder ``out``,
+    and/or a ``.npy`` array (in the model's value range). Returns the samples and the paths
+    written."""
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     if out is None and npy is None:
@@ -77,13 +104,68 @@ def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: i
         raise ConfigError(f"--npy must name a .npy file, got {npy}")
     _, model = load_run(run_dir)
     require(model, run_dir, ("sample",), "generate samples")
+    if label is not None:
+        check_label(model, run_dir, label)
     out = Path(out) if out is not None else None
     if out is not None:
         _check_images(model.sample_shape, "write the samples with --npy FILE.npy instead")
         if out.suffix != ".png" and out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise RunError(f"{out} already exists and is not an empty folder; choose another --out")
-    samples = sample(model, n, seed)
-    return samples, write_samples(samples, out, npy)
+    samples = sample(model, n, seed, labels=label)
+    written = write_samples(displayable(model, samples), out, None)
+    if npy is not None:
+        np.save(npy, samples)
+        written.append(Path(npy))
+    return samples, written
+
+
+def augment(run_dir: str | Path, per_class: int, out: str | Path,
+            seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` synthetic examples of every class of a conditional run, written to the
+    ``.npz`` ``out`` as ``x`` ``[N, *shape]`` (float32, in [0, 1], the range of the data as
+    loaded) and ``y`` ``[N]`` (int64). Returns ``(x, y)``."""
+    import io
+
+    from aegan.fileio import atomic_write_bytes
+
+    if Path(out).suffix != ".npz":
+        raise ConfigError(f"--out must name a .npz file, got {out}; add .npz to the name")
+    if not isinstance(per_class, int) or per_class < 1:
+        raise ConfigError(f"--per-class must be at least 1, got {per_class}")
+    _, model = load_run(run_dir)
+    require(model, run_dir, ("sample",), "generate samples")
+    check_label(model, run_dir, 0)
+    y = np.repeat(np.arange(model.num_classes), per_class).astype(np.int64)
+    x = displayable(model, sample(model, len(y), seed, labels=torch.as_tensor(y)))
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.clip(x, 0, 1).astype(np.float32), y=y)
+    atomic_write_bytes(Path(out), buffer.getvalue())
+    return x, y
+
+
+def epoch_samples(model, run_dir: Path, seed: int, n: int = 36):
+    """A Trainer callback: the same ``n`` codings drawn every epoch (the book's per-epoch
+    figures) into ``run_dir/samples/epoch_001.png``... It draws from its own seeded generator,
+    never the global one, so a resumed run stays exact."""
+
+    classes = getattr(model, "num_classes", 0)  # conditional: one column per class
+    rows, cols = ((-(-n // classes), classes) if classes else (None, None))
+    n = rows * cols if classes else n
+
+    def draw(event) -> None:
+        if event.label:  # a pretraining stage, not the model's own training
+            return
+        was_training = model.training
+        model.eval()
+        images = sample(model, n, seed)  # a conditional model's classes in turn
+        model.train(was_training)
+        folder = run_dir / "samples"
+        folder.mkdir(exist_ok=True)
+        epoch = event.record["epoch"]
+        viz.save(viz.image_grid(displayable(model, images), rows, cols, title=f"epoch {epoch}"),
+                 folder / f"epoch_{epoch:03d}.png")
+
+    return draw
 
 
 def write_samples(samples: np.ndarray, out: Path | None, npy: str | Path | None) -> list[Path]:
@@ -148,20 +230,20 @@ def traversal(model, dims: list[int], steps: int = 9, span: float = 3.0,
 # -- figures ---------------------------------------------------------------------------------
 def samples_figure(samples: np.ndarray):
     """The book's figure 17-12: samples on a grid (3x4 for 12)."""
-    return viz.image_grid(samples, title=f"{len(samples)} samples from the prior")
+    return viz.image_grid(samples, title=f"{len(samples)} samples from the prior")  # in [0, 1]
 
 
 def grid_figure(model, seed: int = 0):
     """The book's figure 17-13: the semantic interpolation, original codings framed."""
     images, framed = semantic_grid(model, seed)
-    return viz.image_grid(images, *framed.shape, framed=framed,
+    return viz.image_grid(displayable(model, images), *framed.shape, framed=framed,
                           title="semantic interpolation (framed: the original codings)")
 
 
 def traversal_figure(model, dims: list[int] | None = None, steps: int = 9, span: float = 3.0):
     """Rows of traversals, one per coding dimension in ``dims`` (default: all)."""
     dims = list(range(model.z_dim)) if dims is None else dims
-    return viz.image_grid(traversal(model, dims, steps, span), len(dims), steps,
+    return viz.image_grid(displayable(model, traversal(model, dims, steps, span)), len(dims), steps,
                           row_labels=[f"z[{d}]" for d in dims],
                           title=f"each coding from -{span:g} to {span:g}, the others 0")
 

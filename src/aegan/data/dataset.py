@@ -1,8 +1,8 @@
 """The in-memory data set every model trains on, and the registry of named sets.
 
 A :class:`Dataset` holds NumPy arrays split into train / valid / test. Pixels are scaled here
-and nowhere else: images are float32 in [0, 1], shaped ``[N, C, H, W]``; tabular data is
-``[N, F]``; sequences are ``[N, T, F]``.
+and nowhere else: images are float32 in [0, 1] (or in [-1, 1] with ``scale="symmetric"``),
+shaped ``[N, C, H, W]``; tabular data is ``[N, F]``; sequences are ``[N, T, F]``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,19 @@ class Dataset:
         y = None if self.y_train is None else self.y_train[:limit]
         return dataclasses.replace(self, x_train=self.x_train[:limit], y_train=y)
 
+    def scaled(self, scale: str = "unit") -> Dataset:
+        """The same set with pixels in [0, 1] (``unit``, as loaded) or in [-1, 1]
+        (``symmetric``: ``2 x - 1``, as GANs with a tanh output want them)."""
+        if scale == "unit":
+            return self
+        if self.value_range != (0.0, 1.0):
+            raise DataError(f"data.scale {scale!r} maps values in [0, 1] to [-1, 1], and "
+                            f"{self.name} is not in [0, 1]; use data.scale 'unit'")
+        two = [None if a is None else (2 * a - 1).astype(np.float32)
+               for a in (self.x_train, self.x_valid, self.x_test)]
+        return dataclasses.replace(self, x_train=two[0], x_valid=two[1], x_test=two[2],
+                                   value_range=(-1.0, 1.0))
+
     def of_classes(self, classes: list[int] | None) -> Dataset:
         """The same set with only the examples labelled one of ``classes`` in its train and
         valid splits; the test split is kept whole (the one-class protocol of Ruff et al. 2018
@@ -101,9 +114,11 @@ FILE_SUFFIXES = (".npy", ".npz", ".csv")
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, limit: int | None = None,
-                 valid_size: int | None = None, classes: list[int] | None = None) -> Dataset:
+                 valid_size: int | None = None, classes: list[int] | None = None,
+                 scale: str = "unit") -> Dataset:
     """Load a registered data set by name, or a .npy/.npz/.csv file by path; keep only
-    ``classes`` (train and valid splits), then the first ``limit`` training examples."""
+    ``classes`` (train and valid splits), then the first ``limit`` training examples;
+    pixels scaled to ``scale`` (see :meth:`Dataset.scaled`)."""
     from aegan.data.files import load_file  # imported here: files imports this module
 
     if name in DATASETS:
@@ -115,7 +130,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, limit: int | Non
             f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))} "
             f"(see 'aegan datasets'), or give a path to a {'/'.join(FILE_SUFFIXES)} file"
         )
-    return data.of_classes(classes).limited(limit)
+    return data.of_classes(classes).limited(limit).scaled(scale)
 
 
 def split_last(x: np.ndarray, y: np.ndarray | None, n_valid: int):

@@ -124,8 +124,10 @@ def class_coverage(predicted: np.ndarray, n_classes: int, share: float = COVERAG
 def draw_samples(model, n: int, seed: int, n_classes: int | None = None,
                  batch_size: int = 1024) -> np.ndarray:
     """``n`` samples ``[n, *sample_shape]`` from ``model.sample(n, generator)``; a conditional
-    model (one whose ``sample`` takes ``labels``) gets the classes in turn."""
+    model (one whose ``sample`` takes ``labels``) gets its classes (``num_classes``, else
+    ``n_classes``) in turn."""
     generator = torch.Generator().manual_seed(seed)
+    n_classes = getattr(model, "num_classes", None) or n_classes
     conditional = "labels" in inspect.signature(model.sample).parameters and n_classes
     out = []
     with torch.no_grad():
