@@ -254,3 +254,14 @@ def test_inception_download_is_checked_and_failures_say_what_to_do(monkeypatch, 
     with pytest.raises(DataError, match="SHA-256.*--features classifier"):
         features.find_inception("download")
     assert not (features.features_dir() / features.INCEPTION_FILE).exists()  # nothing kept
+
+
+def test_feature_classifier_learns_from_the_whole_training_split(cli, vae_run, digit_classifier):
+    # a run trained on 100 examples is scored on the same features as any other digits run
+    config = json.loads((vae_run / "config.json").read_text())
+    config["data"]["limit"] = 100
+    (vae_run / "config.json").write_text(json.dumps(config))
+    r = cli("evaluate", vae_run, "--metrics", "fid", "--features", "classifier", "--n-samples",
+            "150", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["fid_features"] == digit_classifier[1].name

@@ -161,6 +161,13 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
     return run_dir
 
 
+def _whole_training_split(config: RunConfig, data_dir) -> tuple[np.ndarray, np.ndarray | None]:
+    """The data set's whole training split (no --limit, no --classes): the feature classifier
+    of the generation metrics learns from it, so runs on the same data set share one."""
+    whole = load_data(config.replace("data", limit=None, classes=None), data_dir)
+    return whole.x_train, whole.y_train
+
+
 def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
              data_dir: str | Path | None = None, names: list[str] | None = None,
              nll_samples: int | None = None, **options: Any) -> dict[str, Any]:
@@ -185,6 +192,7 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
                             nll_samples=nll_samples or 1000, seed=config.train.seed,
                             **{"y_train": dataset.y_train, "data_name": dataset.name,
                                "normal_classes": config.data.classes,
+                               "classifier_data": lambda: _whole_training_split(config, data_dir),
                                **{k: v for k, v in options.items() if v is not None}})
     results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,
                                "examples": len(x)}

@@ -45,6 +45,8 @@ class MetricData:
     inception_weights: str | None = None  # a TorchScript FID Inception file
     probe_limit: int = 10000  # training examples of the representation probes
     normal_classes: list[int] | None = None  # labels that are normal, for the anomaly metric
+    # () -> (x, y): the training data of the feature classifier (default x_train, y_train)
+    classifier_data: Callable[[], tuple[np.ndarray, np.ndarray | None]] | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # shared between metrics
 
 

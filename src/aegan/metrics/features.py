@@ -12,7 +12,8 @@
   TensorFlow 1's bilinear resize
   (``align_corners=False`` without half-pixel centres: source pixel ``i * in / out``), grey
   tiled to three channels, then ``(v - 128) / 128``. Nothing is downloaded unless asked for.
-- ``classifier``: a small CNN trained by aegan on the data set's training labels, cached in
+- ``classifier``: a small CNN trained by aegan on the data set's training labels (the whole
+  training split, whatever a run's ``--limit`` or ``--classes``), cached in
   ``$AEGAN_CACHE_DIR/features`` keyed by the data set and a digest of its training data;
   features are its penultimate layer (128-D). A domain-specific network is what the FID
   authors suggest for data far from ImageNet, such as MNIST.

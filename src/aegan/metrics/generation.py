@@ -142,8 +142,8 @@ def _classifier(data: MetricData):
     from aegan.metrics.features import classifier_features
 
     if "classifier" not in data.cache:
-        data.cache["classifier"] = classifier_features(data.x_train, data.y_train, data.data_name,
-                                                       data.seed)
+        x, y = data.classifier_data() if data.classifier_data else (data.x_train, data.y_train)
+        data.cache["classifier"] = classifier_features(x, y, data.data_name, data.seed)
     return data.cache["classifier"]
 
 
@@ -232,8 +232,7 @@ def coverage(model, data: MetricData) -> dict:
     if data.y_train is None:
         return {}
     clf = _classifier(data)
-    n_classes = int(data.y_train.max()) + 1
     samples = _samples(model, data, data.n_samples)
-    return {"class_coverage": class_coverage(clf.predict(samples), n_classes),
+    return {"class_coverage": class_coverage(clf.predict(samples), clf.n_classes),
             "coverage_classifier": clf.name}
 
