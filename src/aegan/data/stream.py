@@ -1,0 +1,103 @@
+"""Batches read from host arrays as training goes: the path for data larger than memory.
+
+The Trainer keeps small data on the device whole (the fast path); a memory-mapped ``.npy``
+larger than a budget, or a lazy source such as an image folder (:mod:`aegan.data.folder`), is
+read batch by batch through a ``torch.utils.data.DataLoader`` instead, with ``num_workers``
+reader processes and pinned memory on CUDA. The sampler hands out whole batches of indices,
+taken from the same shuffled permutation the in-memory path uses, so both paths give the same
+batches for the same seed.
+
+Reading a memory-mapped file maps its pages into the process, where they count as resident
+memory although the kernel may drop them at any time; :class:`BatchReader` releases them
+(``madvise(MADV_DONTNEED)``: the pages stay in the page cache, not in the process) every
+:data:`RELEASE_BYTES` read, so the peak resident memory stays flat however large the file.
+"""
+
+from __future__ import annotations
+
+import mmap
+import multiprocessing
+import os
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+RELEASE_BYTES = 256 * 2**20
+
+
+def release_pages(array) -> None:
+    """Drop the mapped pages of a memory-mapped ``array`` from this process (a no-op for an
+    array in memory)."""
+    handle = getattr(array, "_mmap", None)
+    if isinstance(handle, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        handle.madvise(mmap.MADV_DONTNEED)
+
+
+def available_memory() -> int:
+    """Bytes of RAM available to new allocations (MemAvailable on Linux)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def in_memory_budget(device: torch.device) -> int:
+    """The most bytes of float32 data the Trainer copies whole to ``device``: a quarter of the
+    available RAM (and of the free GPU memory on CUDA)."""
+    budget = available_memory() // 4
+    if device.type == "cuda":
+        budget = min(budget, torch.cuda.mem_get_info(device)[0] // 4)
+    return budget
+
+
+def is_lazy(x) -> bool:
+    """A source read on demand: a memory-mapped array or a lazy reader such as an image
+    folder (anything that is not a plain array in memory)."""
+    return isinstance(x, np.memmap) or not isinstance(x, np.ndarray)
+
+
+def float_bytes(x) -> int:
+    return int(np.prod(x.shape, dtype=np.int64)) * 4
+
+
+class BatchReader(torch.utils.data.Dataset):
+    """``reader[indices]`` -> ``(x [k, ...] float32, y [k] int64?)`` for an index array,
+    read in ascending order (sequential on disk) and returned in the order asked for."""
+
+    def __init__(self, arrays: Sequence):
+        self.arrays = list(arrays)
+        self.read = 0  # bytes read since the pages were last released
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, indices: np.ndarray) -> tuple[torch.Tensor, ...]:
+        order = np.argsort(indices, kind="stable")
+        ascending = indices[order]
+        out = []
+        for i, array in enumerate(self.arrays):
+            rows = np.asarray(array[ascending])
+            batch = np.empty_like(rows)
+            batch[order] = rows
+            dtype = torch.float32 if i == 0 else None
+            out.append(torch.as_tensor(batch, dtype=dtype))
+            self.read += rows.nbytes
+        if self.read >= RELEASE_BYTES:
+            for array in self.arrays:
+                release_pages(array)
+            self.read = 0
+        return tuple(out)
+
+
+def loader(arrays: Sequence, batches: list[np.ndarray], num_workers: int,
+           pin: bool) -> Iterator[tuple[torch.Tensor, ...]]:
+    """A ``DataLoader`` yielding one batch per index array of ``batches``."""
+    fork = "fork" in multiprocessing.get_all_start_methods()  # workers share the mapping
+    return iter(torch.utils.data.DataLoader(
+        BatchReader(arrays), sampler=batches, batch_size=None, num_workers=num_workers,
+        pin_memory=pin, multiprocessing_context="fork" if fork and num_workers else None))
