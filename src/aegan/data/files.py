@@ -105,12 +105,12 @@ def _read_npy(path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="r", allow_pickle=False)  # np.memmap (or [] when empty)
 
 
-_CHUNK_BYTES = 64 * 2**20
+_CHUNK_BYTES = 16 * 2**20
 
 
 def _scan(x: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Rows of ``x`` that hold a NaN or infinite float32 value, and the min and max, read in
-    chunks of 64 MiB so that a memory-mapped file is never resident whole."""
+    chunks of 16 MiB so that a memory-mapped file is never resident whole."""
     rows = max(1, _CHUNK_BYTES // max(1, x[0].nbytes))
     bad, low, high = [], math.inf, -math.inf
     for start in range(0, len(x), rows):

@@ -7,10 +7,13 @@ reader processes and pinned memory on CUDA. The sampler hands out whole batches 
 taken from the same shuffled permutation the in-memory path uses, so both paths give the same
 batches for the same seed.
 
-Reading a memory-mapped file maps its pages into the process, where they count as resident
-memory although the kernel may drop them at any time; :class:`BatchReader` releases them
-(``madvise(MADV_DONTNEED)``: the pages stay in the page cache, not in the process) every
-:data:`RELEASE_BYTES` read, so the peak resident memory stays flat however large the file.
+Reading a memory-mapped file through the mapping maps its pages into the process, where they
+count as resident memory (and each fault maps the whole cached folio around the row: measured
+here, one batch of 2,048 random rows of a 1.2 GB file mapped all of it). So
+:class:`BatchReader` reads the rows of a memory-mapped array with ``os.preadv`` from the file
+under the map (the page cache serves them, the process keeps only the batch), and releases
+any mapped pages after each batch (``madvise(MADV_DONTNEED)``); the peak resident memory stays
+flat however large the file.
 """
 
 from __future__ import annotations
@@ -22,9 +25,6 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-
-RELEASE_BYTES = 256 * 2**20
-
 
 def release_pages(array) -> None:
     """Drop the mapped pages of a memory-mapped ``array`` from this process (a no-op for an
@@ -65,13 +65,46 @@ def float_bytes(x) -> int:
     return int(np.prod(x.shape, dtype=np.int64)) * 4
 
 
+def file_rows(array) -> tuple[str, int, int] | None:
+    """``(path, byte offset of row 0, bytes per row)`` of a C-contiguous memory-mapped
+    ``array`` (a view of a file's memmap, sliced along its first axis), else None."""
+    handle = getattr(array, "_mmap", None)
+    if (not isinstance(array, np.memmap) or not isinstance(handle, mmap.mmap)
+            or not array.filename or not array.flags.c_contiguous or not len(array)):
+        return None
+    mapped = np.frombuffer(handle, np.uint8).ctypes.data  # where the mapping starts
+    start = array.offset - array.offset % mmap.ALLOCATIONGRANULARITY  # the file byte there
+    return array.filename, start + array.ctypes.data - mapped, array[0].nbytes
+
+
+def read_rows(array, rows: np.ndarray, fds: dict[str, int]) -> np.ndarray:
+    """``array[rows]`` for ascending ``rows``: memory-mapped rows read from the file."""
+    where = file_rows(array)
+    if where is None:
+        return np.asarray(array[rows])
+    path, offset, size = where
+    if path not in fds:
+        fds[path] = os.open(path, os.O_RDONLY)
+    out = np.empty((len(rows), *array.shape[1:]), array.dtype)
+    view = memoryview(out).cast("B")  # [k * size] bytes
+    for i, row in enumerate(rows.tolist()):
+        if os.preadv(fds[path], [view[i * size:(i + 1) * size]], offset + row * size) != size:
+            raise OSError(f"{path} is shorter than its header says; it changed while training")
+    return out
+
+
 class BatchReader(torch.utils.data.Dataset):
     """``reader[indices]`` -> ``(x [k, ...] float32, y [k] int64?)`` for an index array,
-    read in ascending order (sequential on disk) and returned in the order asked for."""
+    read in ascending order (sequential on disk) and returned in the order asked for; the
+    mapped pages are released after each batch."""
 
     def __init__(self, arrays: Sequence):
         self.arrays = list(arrays)
-        self.read = 0  # bytes read since the pages were last released
+        self.fds: dict[str, int] = {}  # open files of memory-mapped arrays, by path
+
+    def __del__(self):
+        for fd in self.fds.values():
+            os.close(fd)
 
     def __len__(self) -> int:
         return len(self.arrays[0])
@@ -81,16 +114,12 @@ class BatchReader(torch.utils.data.Dataset):
         ascending = indices[order]
         out = []
         for i, array in enumerate(self.arrays):
-            rows = np.asarray(array[ascending])
+            rows = read_rows(array, ascending, self.fds)
             batch = np.empty_like(rows)
             batch[order] = rows
             dtype = torch.float32 if i == 0 else None
             out.append(torch.as_tensor(batch, dtype=dtype))
-            self.read += rows.nbytes
-        if self.read >= RELEASE_BYTES:
-            for array in self.arrays:
-                release_pages(array)
-            self.read = 0
+            release_pages(array)
         return tuple(out)
 
 
