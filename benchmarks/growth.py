@@ -6,7 +6,8 @@
 For 1x, 4x and 16x ``--base`` examples (and, with ``--big-gib``, a file of that many GiB, meant
 to be larger than half the RAM) a float32 file ``[N, features]`` is written in chunks, then a
 fresh process trains a tiny autoencoder (features -> 8 -> features) on it for one epoch through
-the streaming path (``data_on_device="never"``: a ``DataLoader`` over the memory map), so the
+the streaming path (every size memory-mapped, ``data_on_device="never"``: a ``DataLoader``
+over the memory map; by default only a file above a quarter of the free RAM), so the
 time is reading plus per-step overhead. The child reports the epoch's seconds (validation
 included), the seconds to open and check the file, and its peak resident memory (``VmHWM``);
 the file is deleted after each size. Prints one JSON line per size.
@@ -34,10 +35,11 @@ start = time.perf_counter()
 import numpy as np, torch
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
-from aegan.data import load_dataset, stream
+from aegan.data import files, load_dataset, stream
 from aegan.models import AutoencoderConfig
 path, out, batch, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(1)
+files.map_above = lambda: 0  # memory-map every size (by default only files above RAM / 4)
 config = RunConfig(model=AutoencoderConfig(encoder=[8]), data=DataConfig(path),
                    optim=OptimConfig("adam", lr=1e-3),
                    train=TrainConfig(epochs=1, batch_size=batch, device="cpu",

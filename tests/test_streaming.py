@@ -10,7 +10,7 @@ from PIL import Image
 
 from aegan.config import OptimConfig, TrainConfig
 from aegan.data import load_dataset
-from aegan.data import stream
+from aegan.data import files, stream
 from aegan.data.files import load_file
 from aegan.models import AutoencoderConfig, build_model
 from aegan.train import Trainer
@@ -36,7 +36,19 @@ def _same(a, b) -> None:
         assert torch.equal(wa[name], wb[name]), name  # the same batches: bit for bit
 
 
-def test_npy_is_memory_mapped_and_streams_like_memory(tmp_path):
+@pytest.fixture
+def map_all(monkeypatch):
+    """Every float32 .npy stays memory-mapped, as a file larger than the budget does."""
+    monkeypatch.setattr(files, "map_above", lambda: 0)
+
+
+def test_small_npy_is_read_into_memory(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((20, 3), np.float32))
+    x = load_file(tmp_path / "x.npy").x_train
+    assert type(x) is np.ndarray and x.flags.writeable
+
+
+def test_npy_is_memory_mapped_and_streams_like_memory(tmp_path, map_all):
     x = np.random.RandomState(0).rand(90, 6).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     data = load_file(tmp_path / "x.npy")
@@ -49,7 +61,7 @@ def test_npy_is_memory_mapped_and_streams_like_memory(tmp_path):
     _same(in_memory, _train(data.x_train, y, data.x_valid, "never", workers=2))
 
 
-def test_auto_streams_memory_maps_above_the_budget(tmp_path, monkeypatch):
+def test_auto_streams_memory_maps_above_the_budget(tmp_path, monkeypatch, map_all):
     np.save(tmp_path / "x.npy", np.ones((20, 4), np.float32))
     mapped = load_file(tmp_path / "x.npy").x_train
     trainer = Trainer(torch.nn.Linear(1, 1), TrainConfig(device="cpu"), OptimConfig())
@@ -64,9 +76,10 @@ def test_auto_streams_memory_maps_above_the_budget(tmp_path, monkeypatch):
         assert forced._streams(mapped) == streams and forced._streams(np.ones(3)) == streams
 
 
-def test_reading_releases_mapped_pages(tmp_path, monkeypatch):
+def test_memory_mapped_rows_are_read_from_the_file(tmp_path, monkeypatch, map_all):
     np.save(tmp_path / "x.npy", np.arange(64 * 1024, dtype=np.float32).reshape(64, 1024))
     reader = stream.BatchReader([load_file(tmp_path / "x.npy").x_train])
+    assert stream.file_rows(reader.arrays[0])[1:] == (128, 4096)  # after the .npy header
     released = []
     monkeypatch.setattr(stream, "release_pages", released.append)
     (batch,) = reader[np.array([5, 0, 3])]  # rows in the order asked for

@@ -6,11 +6,11 @@ The readers treat a file as untrusted: ``.npy`` / ``.npz`` are read with ``allow
 after their headers are checked against the bytes really there (so a damaged header cannot ask
 for terabytes), and anything malformed is a :class:`DataError` naming the file.
 
-An ``.npy`` file is memory-mapped (``np.load(mmap_mode="r")``) and, when it holds native float32
-values, never read whole (other types are converted in memory, as before): it is checked
-in chunks whose pages are released as the scan goes, and the Trainer streams it batch by batch
-when it is larger than its in-memory budget (:mod:`aegan.data.stream`), so a file larger than
-the RAM trains with flat resident memory.
+An ``.npy`` file is opened memory-mapped (``np.load(mmap_mode="r")``) and checked in chunks
+whose pages are released as the scan goes. When it holds native float32 values and is larger
+than a quarter of the available memory it stays memory-mapped, never read whole, and the
+Trainer streams it batch by batch (:mod:`aegan.data.stream`), so a file larger than the RAM
+trains with flat resident memory; a smaller one is read into memory as before.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 
 from aegan.data.dataset import Dataset, split_last
-from aegan.data.stream import release_pages
+from aegan.data.stream import in_memory_budget, release_pages
 from aegan.errors import DataError
 
 _KINDS = {2: "tabular", 3: "sequence", 4: "image"}
@@ -108,6 +108,11 @@ def _read_npy(path: Path) -> np.ndarray:
 _CHUNK_BYTES = 16 * 2**20
 
 
+def map_above() -> int:
+    """Bytes above which a float32 ``.npy`` stays memory-mapped."""
+    return in_memory_budget()
+
+
 def _scan(x: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Rows of ``x`` that hold a NaN or infinite float32 value, and the min and max, read in
     chunks of 16 MiB so that a memory-mapped file is never resident whole."""
@@ -184,9 +189,10 @@ def load_file(path: Path, valid_size: int | None = None) -> Dataset:
     if len(x) < 2:
         raise DataError(f"{path} holds {len(x)} examples; at least 2 are needed")
     bad, low, high = _scan(x)
-    if not (isinstance(x, np.memmap) and x.dtype == np.dtype(np.float32)):  # else read whole
+    if not (isinstance(x, np.memmap) and x.dtype == np.dtype(np.float32)
+            and x.nbytes > map_above()):  # else read whole, as a writable array
         with np.errstate(over="ignore", invalid="ignore"):
-            x = x.astype(np.float32)
+            x = np.array(x, dtype=np.float32)  # an ndarray, not a memmap
     if bad.any():
         raise DataError(f"{path} has NaN or infinite values (or values beyond float32) in "
                         f"{bad.sum()} rows (first: row {int(np.argmax(bad))}); remove or "

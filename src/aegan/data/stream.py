@@ -46,11 +46,11 @@ def available_memory() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def in_memory_budget(device: torch.device) -> int:
-    """The most bytes of float32 data the Trainer copies whole to ``device``: a quarter of the
-    available RAM (and of the free GPU memory on CUDA)."""
+def in_memory_budget(device: torch.device | None = None) -> int:
+    """The most bytes of float32 data read whole into memory, or copied whole to ``device``:
+    a quarter of the available RAM (and of the free GPU memory on CUDA)."""
     budget = available_memory() // 4
-    if device.type == "cuda":
+    if device is not None and device.type == "cuda":
         budget = min(budget, torch.cuda.mem_get_info(device)[0] // 4)
     return budget
 
