@@ -158,6 +158,7 @@ def _processes(n: int) -> Callable[[Env], None]:
     def setup(env: Env) -> None:
         for key, value in (("WORLD_SIZE", n), ("RANK", 0), ("LOCAL_RANK", 0)):
             env.mp.setenv(key, str(value))
+        env.mp.delenv("MASTER_ADDR", raising=False)  # not started by torchrun after all
 
     return setup
 
@@ -221,6 +222,8 @@ BAD = {
                                         "remove or replace it", _images((4, 4), garbage=True)),
     "batch that processes cannot share": Bad(TRAIN + ["--batch-size", "32"], "divide evenly among "
                                              "the 3 processes", "multiple of 3", _processes(3)),
+    "processes not started by torchrun": Bad(TRAIN + ["--batch-size", "32"], "cannot join the 2 "
+                                             "training processes", "torchrun", _processes(2)),
     "NaN in data": Bad(TRAIN + ["--data", "nan.npy"], "NaN or infinite", "impute",
                        _npy("nan.npy", np.array([[1.0, np.nan], [0.0, 1.0], [1.0, 1.0]]))),
     "empty npy": Bad(TRAIN + ["--data", "empty.npy"], "0 examples", "give a file",

@@ -107,8 +107,14 @@ def session(train_config) -> Iterator[World]:
     cuda = train_config.device != "cpu" and torch.cuda.is_available()
     if cuda:
         torch.cuda.set_device(world.local_rank)
-    timeout = datetime.timedelta(seconds=float(os.environ.get("AEGAN_DIST_TIMEOUT", "300")))
-    dist.init_process_group("nccl" if cuda else "gloo", timeout=timeout)
+    try:
+        timeout = datetime.timedelta(seconds=float(os.environ.get("AEGAN_DIST_TIMEOUT", "300")))
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=timeout)
+    except (ValueError, RuntimeError) as exc:  # no rendezvous address, a peer that never came
+        first = (str(exc).splitlines() or [""])[0][:160]
+        raise ConfigError(f"cannot join the {world.size} training processes "
+                          f"({type(exc).__name__}: {first}); start them with torchrun "
+                          "--nproc_per_node=N, and AEGAN_DIST_TIMEOUT in seconds") from None
     try:
         yield current()
     finally:
