@@ -256,13 +256,13 @@ class Trainer:
                 for key, value in self.model.validation_step(batch).items():
                     sums[key] = sums.get(key, 0) + value.detach().double() * len(batch[0])
         self.model.train(was_training)
-        keys = sorted(sums)
+        keys = list(sums)  # the model's order, the same on every process
         totals = distributed.all_sum([float(sums[k]) for k in keys], world, self.device)
         return {k: v / n for k, v in zip(keys, totals)}
 
     def _reduce(self, sums: dict[str, Any], count: int) -> tuple[dict[str, float], int]:
         """The epoch's loss sums and example count over every process."""
-        keys = sorted(sums)
+        keys = list(sums)  # the model's order, the same on every process
         totals = distributed.all_sum([float(sums[k]) for k in keys] + [count], self.world,
                                      self.device)
         return dict(zip(keys, totals[:-1])), int(totals[-1])
