@@ -31,12 +31,13 @@ CONFIG = {"model": {"family": "autoencoder", "encoder": [2], "activation": "line
 RTOL, ATOL = 1e-5, 1e-6
 
 
-def _torchrun(cwd, *args: str) -> subprocess.CompletedProcess:
+def _torchrun(cwd, *args: str, ok: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "--monitor-interval=0.2", "-m", "aegan", "train", *args]
     env = dict(subprocess_env(), OMP_NUM_THREADS="1")
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    assert (done.returncode == 0) == ok, done.stderr[-3000:]
     return done
 
 
@@ -68,6 +69,17 @@ def test_two_processes_match_one_and_resume(tmp_path):
     w_two = load_safetensors(two / "model.safetensors")[0]
     for name, value in w_one.items():
         torch.testing.assert_close(w_two[name], value, rtol=RTOL, atol=ATOL)
+
+
+def test_an_error_on_one_rank_stops_the_other(tmp_path):
+    """Rank 0 alone finds the --out folder taken; rank 1 has gone on to train and waits for
+    it in a collective. torchrun must end rank 1 rather than let it wait (for the timeout)."""
+    (tmp_path / "cfg.json").write_text(json.dumps(CONFIG))
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("earlier results")
+    done = _torchrun(tmp_path, "cfg.json", "--out", "taken", ok=False, timeout=120)  # not 300
+    assert done.stderr.count("aegan: error: taken already exists") == 1
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["keep.txt"]
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4])
