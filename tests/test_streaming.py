@@ -123,3 +123,15 @@ def test_image_folder_streams_through_workers_like_memory(tmp_path):
     streamed = _train(data.x_train, data.y_train, data.x_valid, "auto", workers=2, epochs=1)
     _same(streamed, _train(np.asarray(data.x_train), data.y_train, data.x_valid, "always",
                            epochs=1))
+
+
+def test_an_image_that_fails_in_a_worker_is_one_line(tmp_path):
+    from aegan.errors import DataError
+
+    _image_folder(tmp_path / "imgs", n=15)
+    broken = tmp_path / "imgs" / "a" / "3.png"
+    broken.write_bytes(broken.read_bytes()[:-30])  # header whole: caught only when decoded
+    data = load_dataset(str(tmp_path / "imgs"))
+    with pytest.raises(DataError) as caught:
+        _train(data.x_train, data.y_train, data.x_valid, "never", workers=1, epochs=1)
+    assert str(caught.value).startswith(str(broken)) and "\n" not in str(caught.value)

@@ -277,7 +277,8 @@ def cmd_demo(args) -> int:
 # -- parser ----------------------------------------------------------------------------------
 def _data_flags(p: argparse.ArgumentParser, required: bool = False) -> None:
     p.add_argument("--data", required=required, metavar="NAME|PATH",
-                   help="a data set name (see 'aegan datasets') or a .npy/.npz/.csv file")
+                   help="a data set name (see 'aegan datasets'), a .npy/.npz/.csv file or a "
+                        "folder of images (one sub-folder per class)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="folder holding MNIST / Fashion-MNIST IDX files (or $AEGAN_DATA_DIR)")
 

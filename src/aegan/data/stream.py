@@ -26,6 +26,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from aegan.errors import AeganError
+
 def release_pages(array) -> None:
     """Drop the mapped pages of a memory-mapped ``array`` from this process (a no-op for an
     array in memory)."""
@@ -125,8 +127,17 @@ class BatchReader(torch.utils.data.Dataset):
 
 def loader(arrays: Sequence, batches: list[np.ndarray], num_workers: int,
            pin: bool) -> Iterator[tuple[torch.Tensor, ...]]:
-    """A ``DataLoader`` yielding one batch per index array of ``batches``."""
+    """A ``DataLoader`` yielding one batch per index array of ``batches``. A user error in a
+    worker (an image that cannot be decoded) stays one line: torch would prefix the
+    worker's traceback to its message."""
     fork = "fork" in multiprocessing.get_all_start_methods()  # workers share the mapping
-    return iter(torch.utils.data.DataLoader(
+    data = torch.utils.data.DataLoader(
         BatchReader(arrays), sampler=batches, batch_size=None, num_workers=num_workers,
-        pin_memory=pin, multiprocessing_context="fork" if fork and num_workers else None))
+        pin_memory=pin, multiprocessing_context="fork" if fork and num_workers else None)
+    try:
+        yield from data
+    except AeganError as exc:
+        lines = str(exc).strip().splitlines()
+        if len(lines) > 1:  # "Caught DataError in DataLoader worker…", …, "…DataError: message"
+            raise type(exc)(lines[-1].split(": ", 1)[-1]) from None
+        raise
