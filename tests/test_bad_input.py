@@ -139,6 +139,31 @@ _LIN = '{"model": {"family": "autoencoder", "encoder": [2], "activation": "linea
        '"output": "linear", "loss": "mse"}, "data": {"name": "book-3d"}'
 
 
+def _images(*sizes: tuple[int, int], garbage: bool = False) -> Callable[[Env], None]:
+    """A folder ``imgs/a`` of grey PNGs of these sizes, and one that is not an image."""
+    def write(env: Env) -> None:
+        from PIL import Image
+
+        folder = env.tmp / "imgs" / "a"
+        folder.mkdir(parents=True)
+        for i, (w, h) in enumerate(sizes):
+            Image.new("L", (w, h)).save(folder / f"{i}.png")
+        if garbage:
+            (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+
+    return write
+
+
+def _processes(n: int) -> Callable[[Env], None]:
+    """The environment torchrun gives rank 0 of ``n`` processes."""
+    def setup(env: Env) -> None:
+        for key, value in (("WORLD_SIZE", n), ("RANK", 0), ("LOCAL_RANK", 0)):
+            env.mp.setenv(key, str(value))
+        env.mp.delenv("MASTER_ADDR", raising=False)  # not started by torchrun after all
+
+    return setup
+
+
 class Bad(NamedTuple):
     args: list[str]
     problem: str  # names the problem
@@ -192,6 +217,14 @@ BAD = {
     "infinite value in CSV": Bad(TRAIN + ["--data", "inf.csv"], "NaN or infinite", "impute",
                                  _text("inf.csv", "1,2\n3,inf\n5,6\n")),
     # -- data: NumPy files
+    "image folder of mixed sizes": Bad(TRAIN + ["--data", "imgs"], "images differ in size",
+                                       "resize them all", _images((4, 4), (4, 5))),
+    "unreadable image in a folder": Bad(TRAIN + ["--data", "imgs"], "not a readable image",
+                                        "remove or replace it", _images((4, 4), garbage=True)),
+    "batch that processes cannot share": Bad(TRAIN + ["--batch-size", "32"], "divide evenly among "
+                                             "the 3 processes", "multiple of 3", _processes(3)),
+    "processes not started by torchrun": Bad(TRAIN + ["--batch-size", "32"], "cannot join the 2 "
+                                             "training processes", "torchrun", _processes(2)),
     "NaN in data": Bad(TRAIN + ["--data", "nan.npy"], "NaN or infinite", "impute",
                        _npy("nan.npy", np.array([[1.0, np.nan], [0.0, 1.0], [1.0, 1.0]]))),
     "empty npy": Bad(TRAIN + ["--data", "empty.npy"], "0 examples", "give a file",

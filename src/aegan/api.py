@@ -7,6 +7,7 @@ the folders it was pointed at as they were.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
@@ -24,7 +25,7 @@ from aegan.fileio import atomic_write_bytes
 from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
                       write_json, writing_run)
 from aegan.models import build_model
-from aegan.train import CHECKPOINT, EpochEnd, Trainer, resolve_device
+from aegan.train import CHECKPOINT, EpochEnd, Trainer, distributed, resolve_device
 from aegan.train.checkpoint import load_safetensors, load_weights, read_counters
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ def _pretrain(model, config: RunConfig, data: Dataset, run_dir: Path,
     sub-folder of its own; a finished stage is restored from its checkpoint, not retrained."""
     for i, stage in enumerate(model.pretraining_stages() if hasattr(model, "pretraining_stages") else []):
         stage_dir = run_dir / stage.name
-        stage_dir.mkdir(exist_ok=True)
+        if distributed.current().is_main:  # under torchrun, rank 0 alone writes
+            stage_dir.mkdir(exist_ok=True)
         train_cfg = dataclasses.replace(config.train, epochs=stage.epochs, seed=config.train.seed + i + 1)
         trainer = Trainer(stage.model, train_cfg, stage.optim, stage_dir, callbacks, progress,
                           label=stage.name)
@@ -74,24 +76,26 @@ def _fit(config: RunConfig, data: Dataset, run_dir: Path,
     torch.manual_seed(config.train.seed)  # the initial weights follow the seed
     model = build_model(config.model, data.sample_shape)
     _pretrain(model, config, data, run_dir, callbacks, progress)
-    if hasattr(model, "sample") and len(data.sample_shape) == 3:  # a grid of samples per epoch
-        from aegan.generation import epoch_samples
-
-        callbacks = [*callbacks, epoch_samples(model, run_dir, config.train.seed)]
+    trainer = Trainer(model, config.train, config.optim, run_dir, callbacks, progress)
     logger = None
-    if tensorboard:  # the main training only, not the pretraining stages
-        from aegan.tensorboard_log import TensorBoardLogger
+    if trainer.world.is_main:  # rank 0 alone writes figures and logs
+        if hasattr(model, "sample") and len(data.sample_shape) == 3:  # samples every epoch
+            from aegan.generation import epoch_samples
 
-        logger = TensorBoardLogger(run_dir, model, data.x_valid, config.train.seed)
-    trainer = Trainer(model, config.train, config.optim, run_dir,
-                      callbacks + ([logger] if logger else []), progress)
+            trainer.callbacks.append(epoch_samples(model, run_dir, config.train.seed))
+        if tensorboard:  # the main training only, not the pretraining stages
+            from aegan.tensorboard_log import TensorBoardLogger
+
+            logger = TensorBoardLogger(run_dir, model, data.x_valid, config.train.seed)
+            trainer.callbacks.append(logger)
     try:
         trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid,
                     resume=(run_dir / CHECKPOINT).is_file())
     finally:
         if logger is not None:
             logger.close()
-    save_model(run_dir, model)
+    if trainer.world.is_main:
+        save_model(run_dir, model)
     return trainer
 
 
@@ -100,6 +104,11 @@ def _check_tensorboard(tensorboard: bool) -> None:
         from aegan.tensorboard_log import require_tensorboard
 
         require_tensorboard()
+
+
+def _writing(run_dir: str | Path, world: distributed.World, new: bool = False):
+    """The run folder's writer lock on rank 0; the other ranks only read the folder."""
+    return writing_run(run_dir, new) if world.is_main else contextlib.nullcontext(Path(run_dir))
 
 
 def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None,
@@ -112,9 +121,11 @@ def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None
     _check_fit(config, data)
     config.sample_shape = data.sample_shape
     device = resolve_device(config.train.device)
-    with writing_run(out, new=True) as run_dir:
-        write_json(run_dir / CONFIG, config.to_dict())
-        write_json(run_dir / ENVIRONMENT, environment(device, config.train.seed))
+    with distributed.session(config.train) as world, _writing(out, world, new=True) as run_dir:
+        if world.is_main:
+            write_json(run_dir / CONFIG, config.to_dict())
+            write_json(run_dir / ENVIRONMENT, environment(device, config.train.seed)
+                       | {"processes": world.size})
         _fit(config, data, run_dir, list(callbacks), progress, tensorboard)
     return run_dir
 
@@ -141,7 +152,7 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
     extended = epochs is not None and epochs != config.train.epochs
     if extended:
         config = config.replace("train", epochs=epochs)
-    with writing_run(run_dir):
+    with distributed.session(config.train) as world, _writing(run_dir, world):
         data = load_data(config, data_dir)
         _check_fit(config, data)
         main = run_dir / CHECKPOINT
@@ -153,9 +164,10 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
                 raise RunError(f"{run_dir} already trained {done} of its {config.train.epochs} "
                                f"epochs; pass --epochs N with N > {done} to train further")
             if done == config.train.epochs:
-                save_model(run_dir, model)  # the final write of a finished run had failed
+                if world.is_main:
+                    save_model(run_dir, model)  # the final write of a finished run had failed
                 return run_dir
-        if extended:
+        if extended and world.is_main:
             write_json(run_dir / CONFIG, config.to_dict())
         _fit(config, data, run_dir, list(callbacks), progress, tensorboard)
     return run_dir

@@ -117,15 +117,18 @@ def cmd_train(args) -> int:
     from aegan.config import load_config
     from aegan.figures import make_figures
     from aegan.presets import get_preset
+    from aegan.train.distributed import from_env
 
+    is_main = from_env().is_main  # under torchrun, rank 0 alone prints and draws
+    printer = [_epoch_printer] if is_main else []
     if args.resume:
         changed = [f for f in ("config", "data", "batch_size", "lr", "limit", "classes", "seed",
-                               "device")
+                               "device", "num_workers")
                    if getattr(args, f) is not None]
         if changed or args.out:
             flag = "--" + (changed[0].replace("_", "-") if changed else "out")
             raise AeganError(f"{flag} cannot be changed when resuming; only --epochs can")
-        run_dir = api.resume(args.resume, args.epochs, args.data_dir, [_epoch_printer],
+        run_dir = api.resume(args.resume, args.epochs, args.data_dir, printer,
                              tensorboard=args.tensorboard)
     else:
         if args.config is None:
@@ -135,7 +138,8 @@ def cmd_train(args) -> int:
         config = load_config(args.config) if is_file else get_preset(args.config)
         overrides = {"data": {"name": args.data, "limit": args.limit, "classes": args.classes},
                      "train": {"epochs": args.epochs, "batch_size": args.batch_size,
-                               "seed": args.seed, "device": args.device},
+                               "seed": args.seed, "device": args.device,
+                               "num_workers": args.num_workers},
                      "optim": {"lr": args.lr}}
         for section, values in overrides.items():
             values = {k: v for k, v in values.items() if v is not None}
@@ -144,9 +148,11 @@ def cmd_train(args) -> int:
         if args.data is not None:
             config.sample_shape = None  # other data: the shape is read again
         out = Path(args.out) if args.out else _default_out(args.config)
-        print(f"training {config.preset or args.config} on {config.data.name} into {out}")
-        run_dir = api.train(config, out, args.data_dir, [_epoch_printer],
-                            tensorboard=args.tensorboard)
+        if is_main:
+            print(f"training {config.preset or args.config} on {config.data.name} into {out}")
+        run_dir = api.train(config, out, args.data_dir, printer, tensorboard=args.tensorboard)
+    if not is_main:
+        return 0
     figures = make_figures(run_dir, data_dir=args.data_dir)
     print(f"run saved in {run_dir}")
     for path in figures:
@@ -324,7 +330,8 @@ def cmd_demo(args) -> int:
 # -- parser ----------------------------------------------------------------------------------
 def _data_flags(p: argparse.ArgumentParser, required: bool = False) -> None:
     p.add_argument("--data", required=required, metavar="NAME|PATH",
-                   help="a data set name (see 'aegan datasets') or a .npy/.npz/.csv file")
+                   help="a data set name (see 'aegan datasets'), a .npy/.npz/.csv file or a "
+                        "folder of images (one sub-folder per class)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="folder holding MNIST / Fashion-MNIST IDX files (or $AEGAN_DATA_DIR)")
 
@@ -362,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep only these labels in the train and valid splits (not test)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--num-workers", type=int, metavar="N",
+                   help="reader processes when data stream from disk (large .npy, image folders)")
     p.add_argument("--out", metavar="DIR", help="new run folder (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
     p.add_argument("--tensorboard", action="store_true",

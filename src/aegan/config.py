@@ -141,6 +141,10 @@ class TrainConfig:
     channels_last: str = "auto"  # auto: on for models with Conv2d layers
     compile: bool = False  # torch.compile each of the model's networks
     cuda_graph: str = "auto"  # auto: capture the whole step on CUDA when the model allows it
+    # "auto": the whole data on the device unless it is read lazily (a memory-mapped .npy
+    # above a quarter of the free memory, an image folder); "always" / "never" force it
+    data_on_device: str = "auto"
+    num_workers: int = 0  # reader processes of the streaming path (0: read in the trainer)
 
     def __post_init__(self) -> None:
         _check(self.precision in PRECISIONS,
@@ -160,6 +164,10 @@ class TrainConfig:
                f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
         _check(is_int(self.valid_batch_size) and self.valid_batch_size >= 1,
                f"valid_batch_size must be at least 1, got {self.valid_batch_size}")
+        _check(self.data_on_device in ("auto", "always", "never"),
+               f"train.data_on_device must be auto, always or never, got {self.data_on_device!r}")
+        _check(is_int(self.num_workers) and 0 <= self.num_workers <= 64,
+               f"--num-workers must be between 0 and 64, got {self.num_workers}")
 
 
 @dataclass

@@ -116,19 +116,24 @@ FILE_SUFFIXES = (".npy", ".npz", ".csv")
 def load_dataset(name: str, data_dir: str | Path | None = None, limit: int | None = None,
                  valid_size: int | None = None, classes: list[int] | None = None,
                  scale: str = "unit") -> Dataset:
-    """Load a registered data set by name, or a .npy/.npz/.csv file by path; keep only
-    ``classes`` (train and valid splits), then the first ``limit`` training examples;
+    """Load a registered data set by name, a .npy/.npz/.csv file or an image folder by path;
+    keep only ``classes`` (train and valid splits), then the first ``limit`` training examples;
     pixels scaled to ``scale`` (see :meth:`Dataset.scaled`)."""
     from aegan.data.files import load_file  # imported here: files imports this module
 
     if name in DATASETS:
         data = DATASETS[name].loader(Path(data_dir) if data_dir else None, valid_size)
+    elif Path(name).is_dir():  # root/CLASS/*.png, read lazily
+        from aegan.data.folder import load_image_folder
+
+        data = load_image_folder(Path(name), valid_size)
     elif Path(name).suffix.lower() in FILE_SUFFIXES or Path(name).exists():
         data = load_file(Path(name), valid_size)
     else:
         raise DataError(
             f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))} "
-            f"(see 'aegan datasets'), or give a path to a {'/'.join(FILE_SUFFIXES)} file"
+            f"(see 'aegan datasets'), or give a path to a {'/'.join(FILE_SUFFIXES)} file "
+            "or to a folder of images"
         )
     return data.of_classes(classes).limited(limit).scaled(scale)
 

@@ -5,6 +5,12 @@ is not rescaled. The last 10% of the rows are the validation set.
 The readers treat a file as untrusted: ``.npy`` / ``.npz`` are read with ``allow_pickle=False``
 after their headers are checked against the bytes really there (so a damaged header cannot ask
 for terabytes), and anything malformed is a :class:`DataError` naming the file.
+
+An ``.npy`` file is opened memory-mapped (``np.load(mmap_mode="r")``) and checked in chunks
+whose pages are released as the scan goes. When it holds native float32 values and is larger
+than a quarter of the available memory it stays memory-mapped, never read whole, and the
+Trainer streams it batch by batch (:mod:`aegan.data.stream`), so a file larger than the RAM
+trains with flat resident memory; a smaller one is read into memory as before.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import BinaryIO
 import numpy as np
 
 from aegan.data.dataset import Dataset, split_last
+from aegan.data.stream import in_memory_budget, release_pages
 from aegan.errors import DataError
 
 _KINDS = {2: "tabular", 3: "sequence", 4: "image"}
@@ -95,8 +102,30 @@ def _npy_header(stream: BinaryIO, size: int, source: str) -> None:
 def _read_npy(path: Path) -> np.ndarray:
     with open(path, "rb") as handle:
         _npy_header(handle, path.stat().st_size, str(path))
-        handle.seek(0)
-        return np.lib.format.read_array(handle, allow_pickle=False)
+    return np.load(path, mmap_mode="r", allow_pickle=False)  # np.memmap (or [] when empty)
+
+
+_CHUNK_BYTES = 16 * 2**20
+
+
+def map_above() -> int:
+    """Bytes above which a float32 ``.npy`` stays memory-mapped."""
+    return in_memory_budget()
+
+
+def _scan(x: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Rows of ``x`` that hold a NaN or infinite float32 value, and the min and max, read in
+    chunks of 16 MiB so that a memory-mapped file is never resident whole."""
+    rows = max(1, _CHUNK_BYTES // max(1, x[0].nbytes))
+    bad, low, high = [], math.inf, -math.inf
+    for start in range(0, len(x), rows):
+        with np.errstate(over="ignore", invalid="ignore"):
+            chunk = np.asarray(x[start:start + rows]).astype(np.float32)
+        bad.append(~np.isfinite(chunk.reshape(len(chunk), -1)).all(axis=1))
+        if not bad[-1].any():
+            low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+        release_pages(x)
+    return np.concatenate(bad), low, high
 
 
 def _npz_member(archive: zipfile.ZipFile, name: str, source: str) -> np.ndarray:
@@ -159,9 +188,11 @@ def load_file(path: Path, valid_size: int | None = None) -> Dataset:
                         "[N, T, F] (sequences) or [N, C, H, W] (images); reshape it")
     if len(x) < 2:
         raise DataError(f"{path} holds {len(x)} examples; at least 2 are needed")
-    with np.errstate(over="ignore", invalid="ignore"):
-        x = x.astype(np.float32)
-    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    bad, low, high = _scan(x)
+    if not (isinstance(x, np.memmap) and x.dtype == np.dtype(np.float32)
+            and x.nbytes > map_above()):  # else read whole, as a writable array
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = np.array(x, dtype=np.float32)  # an ndarray, not a memmap
     if bad.any():
         raise DataError(f"{path} has NaN or infinite values (or values beyond float32) in "
                         f"{bad.sum()} rows (first: row {int(np.argmax(bad))}); remove or "
@@ -169,6 +200,6 @@ def load_file(path: Path, valid_size: int | None = None) -> Dataset:
     y = None if y is None else _check_labels(path, y, len(x))
     n_valid = valid_size or max(1, len(x) // 10)
     x_train, x_valid, y_train, y_valid = split_last(x, y, n_valid)
-    in_unit = float(x.min()) >= 0.0 and float(x.max()) <= 1.0
+    in_unit = low >= 0.0 and high <= 1.0
     return Dataset(path.name, _KINDS[x.ndim], x_train, x_valid, None, y_train, y_valid,
                    value_range=(0.0, 1.0) if in_unit else None)

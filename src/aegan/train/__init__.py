@@ -1,5 +1,6 @@
 """The one Trainer and its checkpoints."""
 
+from aegan.train import distributed
 from aegan.train.trainer import CHECKPOINT, HISTORY, EpochEnd, Trainer, resolve_device
 
-__all__ = ["CHECKPOINT", "HISTORY", "EpochEnd", "Trainer", "resolve_device"]
+__all__ = ["CHECKPOINT", "distributed", "HISTORY", "EpochEnd", "Trainer", "resolve_device"]

@@ -3,7 +3,11 @@
 It drives any model that keeps the step contract of :mod:`aegan.models.base` and never asks
 which family it holds. Small models of this field are bound by per-step overhead, not
 arithmetic, so the whole data set is moved to the device once and each epoch's batches are
-views into one shuffled copy (no ``DataLoader``, no per-batch collation).
+views into one shuffled copy (no ``DataLoader``, no per-batch collation). Data too large for
+that (a memory-mapped file above a budget, an image folder: ``TrainConfig.data_on_device``)
+streams through a ``DataLoader`` instead (:mod:`aegan.data.stream`), batch for batch the same.
+Under ``torchrun`` each process trains on its slice of every global batch and gradients are
+averaged (:mod:`aegan.train.distributed`); only rank 0 writes.
 
 Resume is exact: a checkpoint is written atomically at the end of every epoch with the model,
 every optimizer's state, the shuffling generator, the global random state and the counters;
@@ -19,6 +23,7 @@ the run with a :class:`~aegan.errors.RunError`; the previous checkpoint stays wh
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import logging
@@ -34,9 +39,10 @@ import numpy as np
 import torch
 
 from aegan.config import TrainConfig
+from aegan.data import stream
 from aegan.errors import ConfigError, RunError, TrainingDiverged
 from aegan.fileio import atomic_write_bytes
-from aegan.train import fast
+from aegan.train import distributed, fast
 from aegan.train.checkpoint import load_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -96,7 +102,9 @@ class Trainer:
         self.callbacks = list(callbacks or [])
         self.progress = progress  # None: a bar when stderr is a terminal
         self.label = label
-        self.device = resolve_device(config.device)
+        self.world = distributed.current()
+        self.device = distributed.device_for(resolve_device(config.device), self.world)
+        self.sync = distributed.GradSync(self.world)
         self.history: list[dict[str, Any]] = []
         self.epoch = 0  # epochs completed
         self.step = 0  # optimizer steps taken
@@ -104,19 +112,52 @@ class Trainer:
         self.check_every = check_every or (1 if self.device.type == "cpu" else 32)
 
     # -- data --------------------------------------------------------------------------------
+    def _streams(self, x) -> bool:
+        """Whether ``x`` is read batch by batch rather than copied whole to the device."""
+        mode = self.config.data_on_device
+        if mode != "auto":
+            return mode == "never"
+        if not isinstance(x, np.ndarray):
+            return True  # a lazy reader (an image folder)
+        return stream.is_lazy(x) and stream.float_bytes(x) > stream.in_memory_budget(self.device)
+
     def _tensors(self, x: np.ndarray, y: np.ndarray | None) -> tuple[torch.Tensor, ...]:
-        tensors = [torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)]
+        if self._streams(x):
+            return Streamed([x] if y is None else [x, y])
+        x = np.array(x, dtype=np.float32) if stream.is_lazy(x) else np.ascontiguousarray(x)
+        tensors = [torch.as_tensor(x, dtype=torch.float32)]
         if y is not None:
             tensors.append(torch.as_tensor(y))
         return tuple(t.to(self.device) for t in tensors)
 
-    def _batches(self, data: tuple[torch.Tensor, ...], batch_size: int, shuffle: bool):
+    def _batches(self, data, batch_size: int, shuffle: bool,
+                 world: distributed.World | None = None):
+        """This process's slice of each global batch (the whole batch in one process), in the
+        order of one shuffled permutation drawn from the seeded generator. Sets
+        ``self.sync.share``, the slice's fraction of its global batch."""
+        world = world or self.world
         n = len(data[0])
-        if shuffle:  # one gather per epoch, then views: cheaper than a gather per batch
-            perm = torch.randperm(n, generator=self.generator).to(self.device)
-            data = tuple(t.index_select(0, perm) for t in data)
+        perm = torch.randperm(n, generator=self.generator) if shuffle else None
+        slices = []
         for start in range(0, n, batch_size):
-            yield tuple(t[start:start + batch_size] for t in data)
+            stop = min(start + batch_size, n)
+            if stop - start < world.size:  # too few to share: dropped by every process
+                log.warning("dropping the last %d examples of the epoch: fewer than the %d "
+                            "processes", stop - start, world.size)
+                break
+            slices.append((*distributed.shard(start, stop, world), stop - start))
+        if isinstance(data, Streamed):
+            order = perm.numpy() if perm is not None else np.arange(n)
+            batches = data.read([order[a:b] for a, b, _ in slices], self.config.num_workers,
+                                self.device)
+        else:
+            if perm is not None:  # one gather per epoch, then views: cheaper than per batch
+                perm = perm.to(self.device)
+                data = tuple(t.index_select(0, perm) for t in data)
+            batches = (tuple(t[a:b] for t in data) for a, b, _ in slices)
+        for (a, b, size), batch in zip(slices, batches):
+            self.sync.share = (b - a) / size
+            yield batch
 
     # -- state -------------------------------------------------------------------------------
     def _rng_state(self) -> dict[str, torch.Tensor]:
@@ -134,7 +175,7 @@ class Trainer:
     def _save(self) -> None:
         """Append the epoch's record, then checkpoint. A crash between the two leaves one
         record too many, which resume drops: the checkpoint is the truth."""
-        if self.run_dir is None:
+        if self.run_dir is None or not self.world.is_main:
             return
         try:
             with open(self.run_dir / HISTORY, "a") as handle:
@@ -177,7 +218,8 @@ class Trainer:
                         if isinstance(r, dict) and isinstance(r.get("epoch"), int)
                         and r["epoch"] <= self.epoch]
         lines = "".join(json.dumps(r) + "\n" for r in self.history)
-        atomic_write_bytes(history_path, lines.encode())
+        if self.world.is_main:
+            atomic_write_bytes(history_path, lines.encode())
         log.info("resumed from epoch %d (step %d)", self.epoch, self.step)
 
     # -- divergence --------------------------------------------------------------------------
@@ -199,16 +241,32 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------
     def evaluate(self, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
-        """Example-weighted means of ``validation_step`` over ``data``."""
+        """Example-weighted means of ``validation_step`` over ``data`` (under ``torchrun``:
+        each process takes a contiguous share and the sums are added up)."""
         was_training = self.model.training
         self.model.eval()
+        world, n = self.world, len(data[0])
+        if n < world.size:  # too few to share: every process evaluates all
+            world = distributed.World()
+        a, b = distributed.shard(0, n, world)
+        part = data.part(a, b) if isinstance(data, Streamed) else tuple(t[a:b] for t in data)
         sums: dict[str, torch.Tensor] = {}
         with torch.no_grad():
-            for batch in self._batches(data, self.config.valid_batch_size, shuffle=False):
+            for batch in self._batches(part, self.config.valid_batch_size, shuffle=False,
+                                       world=distributed.World()):
                 for key, value in self.model.validation_step(batch).items():
                     sums[key] = sums.get(key, 0) + value.detach().double() * len(batch[0])
         self.model.train(was_training)
-        return {k: float(v) / len(data[0]) for k, v in sums.items()}
+        keys = list(sums)  # the model's order, the same on every process
+        totals = distributed.all_sum([float(sums[k]) for k in keys], world, self.device)
+        return {k: v / n for k, v in zip(keys, totals)}
+
+    def _reduce(self, sums: dict[str, Any], count: int) -> tuple[dict[str, float], int]:
+        """The epoch's loss sums and example count over every process."""
+        keys = list(sums)  # the model's order, the same on every process
+        totals = distributed.all_sum([float(sums[k]) for k in keys] + [count], self.world,
+                                     self.device)
+        return dict(zip(keys, totals[:-1])), int(totals[-1])
 
     def fit(self, x: np.ndarray, y: np.ndarray | None = None, x_valid: np.ndarray | None = None,
             y_valid: np.ndarray | None = None, resume: bool = False) -> list[dict[str, Any]]:
@@ -222,19 +280,24 @@ class Trainer:
         valid = self._tensors(x_valid, y_valid) if x_valid is not None else None
         self.optimizers = self.model.configure_optimizers(self.optim_config)
         base_lrs = {n: [g["lr"] for g in o.param_groups] for n, o in self.optimizers.items()}
-        if resume:
+        if distributed.agree(resume, self.world, self.device):  # rank 0 decides for all
             self._restore()
+        self.sync.remove()
+        self.sync.install(self.optimizers)  # gradients averaged over processes (torchrun)
         steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
         # The step itself: eager, or bf16 autocast and/or captured in a CUDA graph.
-        run_step = fast.step_function(self.model, self.optimizers, cfg, self.device,
+        # Several processes: no graph (the gradient all-reduce runs inside the step).
+        step_cfg = dataclasses.replace(cfg, cuda_graph="off") if self.world.active else cfg
+        run_step = fast.step_function(self.model, self.optimizers, step_cfg, self.device,
                                       self.optim_config.schedule)
 
         while self.epoch < cfg.epochs:
             # 2. One epoch of optimizer steps over shuffled batches.
             start, sums, count = time.perf_counter(), {}, 0
             bar = tqdm(total=steps_per_epoch, desc=f"{self.label} epoch {self.epoch + 1}/{cfg.epochs}".lstrip(),
-                       leave=False, disable=(not self.progress) if self.progress is not None else None,
+                       leave=False, disable=((not self.progress) if self.progress is not None else None)
+                       if self.world.is_main else True,
                        dynamic_ncols=True)
             for batch in self._batches(train, cfg.batch_size, shuffle=True):
                 factor = lr_factor(self.optim_config.schedule, self.step, total_steps)
@@ -253,6 +316,7 @@ class Trainer:
                 if bar.n % 50 == 0 and not bar.disable:
                     bar.set_postfix(loss=f"{float(sums['loss']) / count:.4f}")
             bar.close()
+            sums, count = self._reduce(sums, count) if self.world.active else (sums, count)
             record: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.step}
             record.update({f"train_{k}": float(v) / count for k, v in sums.items()})
 
@@ -269,3 +333,21 @@ class Trainer:
             for callback in self.callbacks:
                 callback(EpochEnd(record, cfg.epochs, self.label))
         return self.history
+
+
+class Streamed:
+    """Host arrays (``x``, ``y``?) read batch by batch through a ``DataLoader``."""
+
+    def __init__(self, arrays: list):
+        self.arrays = arrays
+
+    def __getitem__(self, i: int):
+        return self.arrays[i]
+
+    def part(self, a: int, b: int) -> Streamed:
+        return Streamed([array[a:b] for array in self.arrays])
+
+    def read(self, batches: list[np.ndarray], num_workers: int, device: torch.device):
+        pin = device.type == "cuda"
+        for batch in stream.loader(self.arrays, batches, num_workers, pin):
+            yield tuple(t.to(device, non_blocking=pin) for t in batch)
