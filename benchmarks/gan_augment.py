@@ -65,16 +65,25 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=30, help="of the few-label classifiers")
     p.add_argument("--full-epochs", type=int, default=10, help="of the judge on every label")
     p.add_argument("--seeds", default="42,0,1")
+    p.add_argument("--real-from-run", action="store_true",
+                   help="the real labelled examples are the run's own training examples (a cGAN "
+                        "trained with --limit on the few labels only), not --labels per class "
+                        "drawn from the whole training set")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
     if args.quick:
         args.synthetic, args.per_class, args.epochs, args.full_epochs = 50, 50, 3, 1
         args.seeds = args.seeds.split(",")[0]
+    from aegan.api import load_data
     from aegan.data import load_dataset
     from aegan.generation import augment
     from aegan.io import read_config
 
-    data = load_dataset(read_config(args.run).data.name, args.data_dir)  # in [0, 1]
+    config = read_config(args.run)
+    data = load_dataset(config.data.name, args.data_dir)  # in [0, 1]
+    if args.real_from_run:  # exactly the labelled examples the GAN learnt from, in [0, 1]
+        own = load_data(config.replace("data", scale="unit"), args.data_dir)
+        few = (own.x_train, own.y_train)
     n_classes = len(np.unique(data.y_train))
     x_test, y_test = data.x_test, data.y_test
     if args.quick:
@@ -95,12 +104,18 @@ def main() -> None:
 
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        chosen = _per_class(data.y_train, args.labels, seed)
-        x, y = data.x_train[chosen], data.y_train[chosen]
+        if args.real_from_run:
+            x, y = few
+        else:
+            chosen = _per_class(data.y_train, args.labels, seed)
+            x, y = data.x_train[chosen], data.y_train[chosen]
         real = _classifier(x, y, args.epochs, seed, n_classes)
         mixed = _classifier(np.concatenate([x, x_syn]), np.concatenate([y, y_syn]),
                             args.epochs, seed, n_classes)
-        rows.append({"part": "augmentation", "seed": seed, "labels_per_class": args.labels,
+        rows.append({"part": "augmentation", "seed": seed,
+                     "labels_per_class": (round(len(y) / n_classes, 1) if args.real_from_run
+                                          else args.labels),
+                     "real_examples": "the run's own" if args.real_from_run else "drawn per seed",
                      "synthetic_per_class": args.synthetic,
                      "real_only_accuracy": round(_accuracy(real, x_test, y_test), 4),
                      "with_synthetic_accuracy": round(_accuracy(mixed, x_test, y_test), 4)})
