@@ -48,6 +48,27 @@ def _accuracy(model, x, y) -> float:
     return float(np.mean(batched(model.predict, x, 1024) == y))
 
 
+def _judge(kind: str, data, epochs: int, n_classes: int):
+    """The classifier that judges generated images: the dense one, or a small CNN (the network
+    of aegan's domain-feature classifier, :mod:`aegan.metrics.features`) trained as long."""
+    if kind == "dense":
+        return _classifier(data.x_train, data.y_train, epochs, 42, n_classes)
+    import torch
+
+    from aegan.config import OptimConfig, TrainConfig
+    from aegan.metrics.features import _feature_net
+    from aegan.models.classifier import Classifier, ClassifierConfig
+    from aegan.train import Trainer
+
+    torch.manual_seed(42)
+    net, width = _feature_net(tuple(data.x_train.shape[1:]))
+    model = Classifier(ClassifierConfig(hidden=[], n_classes=n_classes),
+                       tuple(data.x_train.shape[1:]), features=net, n_features=width)
+    Trainer(model, TrainConfig(epochs=epochs, batch_size=128, seed=42, device="cpu"),
+            OptimConfig("adam", lr=1e-3), progress=False).fit(data.x_train, data.y_train)
+    return model.cpu().eval()
+
+
 def _per_class(y: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Indices of ``n`` examples of each class, drawn at random (seeded)."""
     rng = np.random.RandomState(seed)
@@ -64,6 +85,8 @@ def main() -> None:
     p.add_argument("--per-class", type=int, default=1000, help="generated images judged per class")
     p.add_argument("--epochs", type=int, default=30, help="of the few-label classifiers")
     p.add_argument("--full-epochs", type=int, default=10, help="of the judge on every label")
+    p.add_argument("--judge", choices=("dense", "cnn"), default="dense",
+                   help="the judge: a 300-100 dense classifier, or a small CNN (--full-epochs each)")
     p.add_argument("--seeds", default="42,0,1")
     p.add_argument("--real-from-run", action="store_true",
                    help="the real labelled examples are the run's own training examples (a cGAN "
@@ -93,11 +116,11 @@ def main() -> None:
         x_syn, y_syn = augment(args.run, args.synthetic, Path(tmp) / "synthetic.npz", seed=0)
 
     start = time.perf_counter()
-    judge = _classifier(data.x_train, data.y_train, args.full_epochs, 42, n_classes)
+    judge = _judge(args.judge, data, args.full_epochs, n_classes)
     recognised = _accuracy(judge, x_gen, y_gen)
     per_class = [round(_accuracy(judge, x_gen[y_gen == c], y_gen[y_gen == c]), 4)
                  for c in range(n_classes)]
-    print(json.dumps({"part": "recognition", "judge_test_accuracy": round(_accuracy(
+    print(json.dumps({"part": "recognition", "judge": args.judge, "judge_test_accuracy": round(_accuracy(
         judge, x_test, y_test), 4), "recognised": round(recognised, 4),
         "recognised_per_class": per_class, "images_per_class": args.per_class,
         "seconds": round(time.perf_counter() - start, 1)}), flush=True)
