@@ -150,6 +150,14 @@ def test_metrics_table_sets_pca_and_the_book_beside_ours():
     assert len(Page(metrics_section(_view("book/stacked", "mnist"))).rows[0]) == 4
 
 
+def test_a_run_without_pca_numbers_gets_no_pca_column():
+    view = _view("dcgan", "fashion-mnist")
+    view.metrics = {}  # a GAN's history only: nothing PCA could stand beside
+    page = Page(metrics_section(view))
+    assert page.rows[0][1:] == ["from", "this run (r, 20 epochs)"]
+    assert page.row("valid_loss")[1:] == ["history, epoch 20", "0.3"]
+
+
 def test_the_last_few_epoch_grids_are_shown(tmp_path):
     (tmp_path / "samples").mkdir()
     for epoch in range(1, 12):

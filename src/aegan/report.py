@@ -165,6 +165,8 @@ def metrics_section(view: RunView) -> str:
         rows.append([key, where, value, baseline if _is_number(baseline) else None, *published])
     if not rows:
         return h.section("Metrics", '<p class="note">no history and no metrics</p>')
+    if all(row[3] is None for row in rows):  # no PCA number (a GAN, or no evaluation): no column
+        header, rows = header[:3] + header[4:], [row[:3] + row[4:] for row in rows]
     examples = view.metrics.get("examples")
     note = (f'<p class="note">evaluated on {h.esc(view.metrics.get("data", ""))} '
             f'({h.esc(examples)} examples). – : no such number.</p>' if examples else "")
