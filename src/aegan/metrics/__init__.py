@@ -138,6 +138,6 @@ def flat(x: np.ndarray) -> np.ndarray:
 
 
 # the metric modules register themselves (imported last: they import the names above)
-from aegan.metrics import reconstruction, likelihood, representation  # noqa: F401, I001
-from aegan.metrics import generation, anomaly  # noqa: F401
-from aegan.metrics.reconstruction import accuracy, pca_baseline, pca_mse  # noqa: F401
+from aegan.metrics import reconstruction, likelihood, representation  # noqa: E402, F401, I001
+from aegan.metrics import generation, anomaly  # noqa: E402, F401
+from aegan.metrics.reconstruction import accuracy, pca_baseline, pca_mse  # noqa: E402, F401

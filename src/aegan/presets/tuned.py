@@ -82,15 +82,15 @@ def dcgan() -> RunConfig:
     return _dcgan([128, 64], [64, 128], 20)
 
 
-@register_preset("wgan-gp", "a small DCGAN (G 64-32, D 32-64) as a Wasserstein GAN with gradient penalty "
-                 "(weight 10, no BN in the critic, 2 critic steps), Adam 2e-4 (0.5, 0.9), EMA, "
-                 "25 epochs")
+@register_preset("wgan-gp", "a small DCGAN (G 64-32, D 32-64) as a Wasserstein GAN with gradient "
+                 "penalty (weight 10, no BN in the critic, 2 critic steps), Adam 2e-4 "
+                 "(0.5, 0.9), EMA, 25 epochs")
 def wgan_gp() -> RunConfig:
     return _small_dcgan(betas=(0.5, 0.9), loss="wgan-gp", gp_weight=10.0, n_critic=2)
 
 
-@register_preset("cgan", "a conditional small DCGAN (G 64-32, D 32-64) for Fashion-MNIST (one-hot label into G, "
-                 "projection in D), BCE, Adam 2e-4 (0.5, 0.999), EMA, 25 epochs: "
+@register_preset("cgan", "a conditional small DCGAN (G 64-32, D 32-64) for Fashion-MNIST "
+                 "(one-hot label into G, projection in D), BCE, Adam 2e-4 (0.5, 0.999), EMA, 25 epochs: "
                  "'aegan generate RUN --label L', 'aegan augment'")
 def cgan() -> RunConfig:
     return _small_dcgan(num_classes=10)
