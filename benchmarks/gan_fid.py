@@ -77,18 +77,24 @@ def main() -> None:
     p.add_argument("--cache", default="benchmarks/.cache")
     p.add_argument("--classifier-n", type=int, default=10_000, help="0: skip the classifier FID")
     p.add_argument("--json", help="append one JSON line per run to this file")
+    p.add_argument("--generator", choices=("average", "live"), default="average",
+                   help="a GAN's sampler: its moving average (what aegan samples with) or the "
+                        "live generator")
     a = p.parse_args()
     sizes = [s for s in map(int, a.sizes.split(",")) if s <= a.n]
     net = InceptionFeatures(find_inception(a.weights))
     for run in a.runs:
         config, model = load_run(run)
+        if a.generator == "live":
+            model.generator_ema = None  # decode() falls back to the live generator
         start = time.perf_counter()
         real = test_features(net, config.data.name, a.data_dir, a.n, Path(a.cache))
         fake_x = draw_samples(model, a.n, seed=config.train.seed, n_classes=10)
         fake = net(fake_x, model.value_range if hasattr(model, "value_range") else (0.0, 1.0))
         by_size, at_10k, at_inf = extrapolate(real, fake, sizes, a.draws, config.train.seed)
         row = {"run": run, "preset": config.preset, "data": config.data.name,
-               "features": net.name, "n": a.n, "fid_inception": fid_of(real, fake),
+               "features": net.name, "n": a.n, "generator": a.generator,
+               "fid_inception": fid_of(real, fake),
                "fid_by_n": by_size, "fid_fit_10k": at_10k, "fid_fit_inf": at_inf,
                "inception_s": round(time.perf_counter() - start, 1),
                "threads": torch.get_num_threads()}

@@ -70,7 +70,7 @@ def _dcgan(g_channels: list[int], d_channels: list[int], epochs: int,
 
 
 def _small_dcgan(**changes) -> RunConfig:
-    """G 64 -> 32, D 32 -> 64, 25 epochs: about a quarter of the dcgan preset's arithmetic."""
+    """G 64 -> 32, D 32 -> 64, 25 epochs: half the maps of the dcgan preset's networks."""
     return _dcgan([64, 32], [32, 64], 25, **changes)
 
 
