@@ -212,3 +212,56 @@ def test_a_capturable_optimizer_state_is_released_off_the_gpu():
     step = fast.step_function(model, optimizers, TRAIN, torch.device("cpu"), "constant")
     assert math.isfinite(float(step((torch.from_numpy(IMAGES[:8]),), 0)["loss"]))
     assert not any(g["capturable"] for g in optimizers["model"].param_groups)
+
+
+# -- the hand-derived backward of dense autoencoders (aegan.train.dense_step) ------------------
+from aegan.train.dense_step import DenseStep, dense_chain  # noqa: E402
+
+
+@pytest.mark.parametrize("activation", ["selu", "relu", "elu", "leaky_relu", "tanh", "sigmoid",
+                                        "gelu", "linear"])
+@pytest.mark.parametrize("loss,output", [("bce", "sigmoid"), ("mse", "sigmoid"),
+                                         ("mse", "linear")])
+def test_hand_backward_gives_autograds_gradients(activation, loss, output):
+    torch.manual_seed(0)
+    cfg = AutoencoderConfig(encoder=[16, 4], decoder=[8, 16], activation=activation,
+                            coding_activation="tanh", loss=loss, output=output)
+    model = build_model(cfg, IMAGES.shape[1:])
+    x = torch.from_numpy(IMAGES[:16])
+    model.zero_grad()
+    want = model.training_step((x,), {"model": torch.optim.SGD(model.parameters(), lr=0.0)}, 0)
+    ref = {n: p.grad.clone() for n, p in model.named_parameters()}
+    chain = dense_chain(model)
+    assert chain is not None and len(chain) == 5  # 144-16-4-8-16-144
+    got = DenseStep(model, chain, torch.optim.SGD(model.parameters(), lr=0.0))((x,), 0)
+    assert float(got["loss"]) == pytest.approx(float(want["loss"]), rel=1e-6)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, ref[name], rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_hand_backward_trains_like_autograd():
+    optim = OptimConfig("adam", lr=1e-2)
+    hand = _train(DENSE, optim, TRAIN)
+    off = _train(DENSE, optim, dataclasses.replace(TRAIN, hand_backward="off"))
+    _assert_same(hand, off, atol=1e-5)
+    assert hand[0][-1]["train_loss"] < hand[0][0]["train_loss"]  # it does learn
+
+
+@pytest.mark.parametrize("change", [dict(input_noise=0.1), dict(input_dropout=0.2),
+                                    dict(tied=True), dict(sparsity="l1", sparsity_weight=1e-3),
+                                    dict(net="conv", encoder=[4, 8])], ids=str)
+def test_hand_backward_leaves_other_models_to_autograd(change):
+    cfg = dataclasses.replace(DENSE, **change)
+    assert dense_chain(build_model(cfg, IMAGES.shape[1:])) is None
+    model = build_model(VAEConfig(), IMAGES.shape[1:])
+    assert dense_chain(model) is None
+    step = fast.step_function(model, model.configure_optimizers(OptimConfig("adam")), TRAIN,
+                              torch.device("cpu"), "constant")
+    assert not isinstance(step, DenseStep)
+    dense = build_model(DENSE, IMAGES.shape[1:])
+    opts = dense.configure_optimizers(OptimConfig("adam"))
+    assert isinstance(fast.step_function(dense, opts, TRAIN, torch.device("cpu"), "constant"),
+                      DenseStep)
+    off = dataclasses.replace(TRAIN, hand_backward="off")
+    assert not isinstance(fast.step_function(dense, opts, off, torch.device("cpu"), "constant"),
+                          DenseStep)

@@ -141,6 +141,7 @@ class TrainConfig:
     channels_last: str = "auto"  # auto: on for models with Conv2d layers
     compile: bool = False  # torch.compile each of the model's networks
     cuda_graph: str = "auto"  # auto: capture the whole step on CUDA when the model allows it
+    hand_backward: str = "auto"  # auto: dense autoencoders' gradients in closed form on the CPU
     # "auto": the whole data on the device unless it is read lazily (a memory-mapped .npy
     # above a quarter of the free memory, an image folder); "always" / "never" force it
     data_on_device: str = "auto"
@@ -154,6 +155,8 @@ class TrainConfig:
         _check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
         _check(self.cuda_graph in ("auto", "off"),
                f"unknown cuda_graph {self.cuda_graph!r}; choose auto or off")
+        _check(self.hand_backward in ("auto", "off"),
+               f"unknown hand_backward {self.hand_backward!r}; choose auto or off")
         _check(is_int(self.epochs) and self.epochs >= 1,
                f"--epochs must be at least 1, got {self.epochs}")
         _check(is_int(self.batch_size) and self.batch_size >= 1,
