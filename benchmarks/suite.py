@@ -37,7 +37,9 @@ KERAS = {"book/stacked": "stacked", "book/conv": "conv", "book/vae": "vae", "boo
          "book/dcgan": "dcgan"}  # presets with a model in keras_book.py
 # --fast-paths: each path switched off (or on) alone, against the defaults
 FAST_PATHS = {
-    "all-off": "train.channels_last=off,train.cuda_graph=off,optim.kernels=loop",
+    "all-off": "train.channels_last=off,train.cuda_graph=off,train.hand_backward=off,"
+               "optim.kernels=loop",
+    "hand-backward-off": "train.hand_backward=off",
     "channels-last-off": "train.channels_last=off",
     "kernels-loop": "optim.kernels=loop",
     "kernels-fused": "optim.kernels=fused",

@@ -16,6 +16,7 @@ from aegan.config import OptimConfig, TrainConfig
 from aegan.models import AutoencoderConfig, VAEConfig, build_model
 from aegan.train import Trainer
 from aegan.train import fast
+from aegan.train.dense_step import DenseStep, dense_chain
 
 RNG = np.random.RandomState(0)
 IMAGES = RNG.rand(80, 1, 12, 12).astype(np.float32)  # [N, C, H, W] in [0, 1]
@@ -215,7 +216,6 @@ def test_a_capturable_optimizer_state_is_released_off_the_gpu():
 
 
 # -- the hand-derived backward of dense autoencoders (aegan.train.dense_step) ------------------
-from aegan.train.dense_step import DenseStep, dense_chain  # noqa: E402
 
 
 @pytest.mark.parametrize("activation", ["selu", "relu", "elu", "leaky_relu", "tanh", "sigmoid",
@@ -247,9 +247,9 @@ def test_hand_backward_trains_like_autograd():
     assert hand[0][-1]["train_loss"] < hand[0][0]["train_loss"]  # it does learn
 
 
-@pytest.mark.parametrize("change", [dict(input_noise=0.1), dict(input_dropout=0.2),
-                                    dict(tied=True), dict(sparsity="l1", sparsity_weight=1e-3),
-                                    dict(net="conv", encoder=[4, 8])], ids=str)
+@pytest.mark.parametrize("change", [{"input_noise": 0.1}, {"input_dropout": 0.2}, {"tied": True},
+                                    {"sparsity": "l1", "sparsity_weight": 1e-3},
+                                    {"net": "conv", "encoder": [4, 8]}], ids=str)
 def test_hand_backward_leaves_other_models_to_autograd(change):
     cfg = dataclasses.replace(DENSE, **change)
     assert dense_chain(build_model(cfg, IMAGES.shape[1:])) is None
