@@ -298,6 +298,9 @@ class Trainer:
                                       self.optim_config.schedule)
 
         scheduled = self.optim_config.schedule != "constant"
+        for name, opt in self.optimizers.items():  # constant: set once (a resumed state too)
+            for group, lr in zip(opt.param_groups, base_lrs[name]):
+                group["lr"] = lr * lr_factor(self.optim_config.schedule, self.step, total_steps)
         on_cpu = self.device.type == "cpu"
         while self.epoch < cfg.epochs:
             # 2. One epoch of optimizer steps over shuffled batches.
