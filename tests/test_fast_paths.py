@@ -16,7 +16,7 @@ from aegan.config import OptimConfig, TrainConfig
 from aegan.models import AutoencoderConfig, VAEConfig, build_model
 from aegan.train import Trainer
 from aegan.train import fast
-from aegan.train.dense_step import DenseStep, dense_chain
+from aegan.models.dense_step import DenseStep, dense_chain
 
 RNG = np.random.RandomState(0)
 IMAGES = RNG.rand(80, 1, 12, 12).astype(np.float32)  # [N, C, H, W] in [0, 1]
@@ -215,7 +215,7 @@ def test_a_capturable_optimizer_state_is_released_off_the_gpu():
     assert not any(g["capturable"] for g in optimizers["model"].param_groups)
 
 
-# -- the hand-derived backward of dense autoencoders (aegan.train.dense_step) ------------------
+# -- the hand-derived backward of dense autoencoders (aegan.models.dense_step) ------------------
 
 
 @pytest.mark.parametrize("activation", ["selu", "relu", "elu", "leaky_relu", "tanh", "sigmoid",

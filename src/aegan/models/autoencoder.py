@@ -259,6 +259,13 @@ class Autoencoder(Model):
     def training_step(self, batch, optimizers, step):
         return self.minimize(self._losses(batch[0]), optimizers["model"])
 
+    def closed_form_step(self, optimizers):
+        """A plain dense chain trained on BCE or MSE: :mod:`aegan.models.dense_step`."""
+        from aegan.models.dense_step import DenseStep, dense_chain
+
+        chain = dense_chain(self)
+        return None if chain is None else DenseStep(self, chain, optimizers["model"])
+
     @torch.no_grad()
     def validation_step(self, batch):
         x = batch[0]

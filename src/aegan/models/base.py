@@ -34,6 +34,11 @@ class Model(nn.Module):
     def configure_optimizers(self, cfg: OptimConfig) -> dict[str, torch.optim.Optimizer]:
         return {"model": make_optimizer(self.parameters(), cfg)}
 
+    def closed_form_step(self, optimizers: dict[str, torch.optim.Optimizer]):
+        """A callable ``(batch, step) -> losses`` doing what ``training_step`` does with the
+        gradients computed in closed form instead of by autograd, or None (the default): the
+        Trainer's ``train.hand_backward`` path on the CPU (aegan.train.fast)."""
+
     def training_step(self, batch: tuple[torch.Tensor, ...], optimizers, step: int):
         raise NotImplementedError
 

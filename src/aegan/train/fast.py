@@ -21,8 +21,9 @@ millisecond of arithmetic per batch on a GPU). Each path is switched by a field 
   random numbers inside the step come from the default CUDA generator, whose offsets
   ``torch.cuda.graph`` advances on each replay. The last, smaller batch of an epoch runs eagerly.
   If capture fails, the run goes on eagerly after one log line. Never taken on the CPU.
-- ``hand_backward`` ``auto``: on the CPU, a plain dense autoencoder's gradients are computed in
-  closed form instead of by autograd (:mod:`aegan.train.dense_step`); fp32 and uncompiled only.
+- ``hand_backward`` ``auto``: on the CPU, fp32 and uncompiled, a model that offers a
+  ``closed_form_step`` (a plain dense autoencoder: :mod:`aegan.models.dense_step`) trains with
+  its gradients in closed form instead of by autograd.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ import torch
 from torch import nn
 
 from aegan.config import TrainConfig
-from aegan.train.dense_step import DenseStep, dense_chain
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,12 @@ def step_function(model: nn.Module, optimizers: dict[str, torch.optim.Optimizer]
             for group in opt.param_groups:
                 if group.get("capturable"):
                     group["capturable"] = False
-    chain = (dense_chain(model) if config.hand_backward == "auto" and device.type == "cpu"
-             and not bf16 and not config.compile and list(optimizers) == ["model"] else None)
-    if chain is not None:
-        log.info("dense autoencoder: gradients in closed form (train.hand_backward)")
-        return DenseStep(model, chain, optimizers["model"])
+    closed = getattr(model, "closed_form_step", None)
+    hand = (closed(optimizers) if closed and config.hand_backward == "auto"
+            and device.type == "cpu" and not bf16 and not config.compile else None)
+    if hand is not None:
+        log.info("gradients in closed form (train.hand_backward)")
+        return hand
     return eager
 
 

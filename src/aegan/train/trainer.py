@@ -70,6 +70,15 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
     return 1.0
 
 
+def set_lrs(optimizers: dict[str, torch.optim.Optimizer], base_lrs: dict[str, list[float]],
+            schedule: str, step: int, total: int) -> None:
+    """Every parameter group's learning rate: its base rate times the schedule's factor."""
+    factor = lr_factor(schedule, step, total)
+    for name, opt in optimizers.items():
+        for group, lr in zip(opt.param_groups, base_lrs[name]):
+            group["lr"] = lr * factor
+
+
 def finite_weights(model: torch.nn.Module) -> bool:
     """True when every floating-point parameter and buffer of ``model`` is finite."""
     tensors = chain(model.parameters(), model.buffers())
@@ -298,9 +307,7 @@ class Trainer:
                                       self.optim_config.schedule)
 
         scheduled = self.optim_config.schedule != "constant"
-        for name, opt in self.optimizers.items():  # constant: set once (a resumed state too)
-            for group, lr in zip(opt.param_groups, base_lrs[name]):
-                group["lr"] = lr * lr_factor(self.optim_config.schedule, self.step, total_steps)
+        set_lrs(self.optimizers, base_lrs, self.optim_config.schedule, self.step, total_steps)
         on_cpu = self.device.type == "cpu"
         while self.epoch < cfg.epochs:
             # 2. One epoch of optimizer steps over shuffled batches.
@@ -310,11 +317,9 @@ class Trainer:
                        if self.world.is_main else True,
                        dynamic_ncols=True)
             for batch in self._batches(train, cfg.batch_size, shuffle=True):
-                if scheduled:
-                    factor = lr_factor(self.optim_config.schedule, self.step, total_steps)
-                    for name, opt in self.optimizers.items():
-                        for group, lr in zip(opt.param_groups, base_lrs[name]):
-                            group["lr"] = lr * factor
+                if scheduled:  # constant: set once above (a resumed state too)
+                    set_lrs(self.optimizers, base_lrs, self.optim_config.schedule, self.step,
+                            total_steps)
                 out = run_step(batch, self.step)
                 self.step += 1
                 n = len(batch[0])

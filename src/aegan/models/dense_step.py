@@ -1,4 +1,5 @@
-"""A hand-derived training step for dense autoencoders on the CPU (``train.hand_backward``).
+"""A hand-derived training step for dense autoencoders (``train.hand_backward``; the Trainer
+asks for it through :meth:`aegan.models.base.Model.closed_form_step` on the CPU).
 
 A dense autoencoder is a chain ``[Flatten] (Linear [activation])+ [Unflatten]`` trained on the
 mean binary cross-entropy of its logits or the mean squared error of its output. For such a
@@ -15,7 +16,8 @@ step (benchmarks/RESULTS.md). The result is the autograd step's up to floating-p
 rounding (``tests/test_fast_paths.py`` compares gradients and trained weights).
 
 Any other model, or an option this chain does not cover (noise, dropout, sparsity, tied
-weights), trains through autograd; nothing needs to be switched off by hand.
+weights: any module but ``Linear`` and the activations of ``BACKWARD``), trains through
+autograd; nothing needs to be switched off by hand.
 """
 
 from __future__ import annotations
@@ -27,28 +29,21 @@ from torch import nn
 SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 
 
-def _backward(act: nn.Module | None, grad: torch.Tensor, pre: torch.Tensor,
-              out: torch.Tensor) -> torch.Tensor:
-    """The gradient with respect to ``pre`` given the one with respect to ``out = act(pre)``."""
-    aten = torch.ops.aten
-    if act is None or isinstance(act, nn.Identity):
-        return grad
-    if isinstance(act, nn.SELU):
-        return aten.elu_backward(grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out)
-    if isinstance(act, nn.ELU):
-        return aten.elu_backward(grad, act.alpha, 1.0, 1.0, True, out)
-    if isinstance(act, nn.ReLU):
-        return aten.threshold_backward(grad, out, 0)
-    if isinstance(act, nn.LeakyReLU):
-        return aten.leaky_relu_backward(grad, pre, act.negative_slope, False)
-    if isinstance(act, nn.Tanh):
-        return aten.tanh_backward(grad, out)
-    if isinstance(act, nn.Sigmoid):
-        return aten.sigmoid_backward(grad, out)
-    return aten.gelu_backward(grad, pre, approximate=act.approximate)  # nn.GELU
-
-
-ACTS = (nn.Identity, nn.SELU, nn.ELU, nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.GELU)
+aten = torch.ops.aten
+# activation type -> the gradient with respect to ``pre`` given the one w.r.t. ``out = act(pre)``
+BACKWARD = {
+    nn.Identity: lambda act, grad, pre, out: grad,
+    nn.SELU: lambda act, grad, pre, out: aten.elu_backward(grad, SELU_ALPHA, SELU_SCALE, 1.0,
+                                                           True, out),
+    nn.ELU: lambda act, grad, pre, out: aten.elu_backward(grad, act.alpha, 1.0, 1.0, True, out),
+    nn.ReLU: lambda act, grad, pre, out: aten.threshold_backward(grad, out, 0),
+    nn.LeakyReLU: lambda act, grad, pre, out: aten.leaky_relu_backward(grad, pre,
+                                                                       act.negative_slope, False),
+    nn.Tanh: lambda act, grad, pre, out: aten.tanh_backward(grad, out),
+    nn.Sigmoid: lambda act, grad, pre, out: aten.sigmoid_backward(grad, out),
+    nn.GELU: lambda act, grad, pre, out: aten.gelu_backward(grad, pre,
+                                                            approximate=act.approximate),
+}
 
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
@@ -64,12 +59,11 @@ def dense_chain(model: nn.Module) -> list[tuple[nn.Linear, nn.Module | None]] | 
 
     if type(model) is not Autoencoder or "training_step" in vars(model):
         return None  # a subclass, or a step replaced on the instance, may change what is trained
-    cfg = model.config
-    if cfg.net != "dense" or cfg.tied or cfg.sparsity or cfg.loss not in ("bce", "mse"):
+    if model.config.sparsity:  # the one option the modules do not show
         return None
     leaves = _leaves(model.encoder) + _leaves(model.decoder)
-    if leaves and type(leaves[0]) is nn.Flatten and leaves[0].start_dim == 1 \
-            and leaves[0].end_dim == -1:
+    first = leaves[0] if leaves else None
+    if type(first) is nn.Flatten and (first.start_dim, first.end_dim) == (1, -1):
         leaves = leaves[1:]
     if leaves and type(leaves[-1]) is nn.Unflatten:
         leaves = leaves[:-1]
@@ -77,7 +71,7 @@ def dense_chain(model: nn.Module) -> list[tuple[nn.Linear, nn.Module | None]] | 
     for leaf in leaves:
         if type(leaf) is nn.Linear and leaf.bias is not None:
             chain.append((leaf, None))
-        elif type(leaf) in ACTS and chain and chain[-1][1] is None:
+        elif type(leaf) in BACKWARD and chain and chain[-1][1] is None:
             chain[-1] = (chain[-1][0], leaf)
         else:  # noise, dropout, a tied layer, two activations in a row, ...
             return None
@@ -92,7 +86,8 @@ class DenseStep:
 
     def __init__(self, model: nn.Module, chain: list[tuple[nn.Linear, nn.Module | None]],
                  optimizer: torch.optim.Optimizer):
-        self.model, self.chain, self.optimizer = model, chain, optimizer
+        self.chain, self.optimizer = chain, optimizer
+        self.backward = [BACKWARD[type(act)] if act is not None else None for _, act in chain]
         self.bce = model.config.loss == "bce"
         self.sigmoid_out = model.config.output == "sigmoid"
 
@@ -113,11 +108,12 @@ class DenseStep:
             loss = F.mse_loss(y, x)
             grad = (y - x).mul_(2.0 / h.numel())
             if self.sigmoid_out:
-                grad = torch.ops.aten.sigmoid_backward(grad, y)
+                grad = aten.sigmoid_backward(grad, y)
         for i in range(len(self.chain) - 1, -1, -1):
             lin, act = self.chain[i]
             h_in, pre, out = saved[i]
-            grad = _backward(act, grad, pre, out)
+            if act is not None:
+                grad = self.backward[i](act, grad, pre, out)
             lin.weight.grad = grad.t().mm(h_in)
             lin.bias.grad = grad.sum(0)
             if i:
