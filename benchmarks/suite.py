@@ -42,6 +42,7 @@ FAST_PATHS = {
     "hand-backward-off": "train.hand_backward=off",
     "channels-last-off": "train.channels_last=off",
     "kernels-loop": "optim.kernels=loop",
+    "kernels-foreach": "optim.kernels=foreach",
     "kernels-fused": "optim.kernels=fused",
     "bf16": "train.precision=bf16",
     "compile": "train.compile=true",
@@ -101,7 +102,8 @@ def child_aegan(spec: dict) -> dict:
 def child_plain(spec: dict) -> dict:
     """The loop a user would write: ``DataLoader(TensorDataset(x), shuffle=True)``, the model's
     own step (zero_grad, backward, optimizer step), the running loss read each step, then a
-    validation pass each epoch; same model, optimizer and batch size as the preset."""
+    validation pass each epoch; same model, optimizer and batch size as the preset, with
+    PyTorch's default optimizer kernels."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
@@ -109,6 +111,9 @@ def child_plain(spec: dict) -> dict:
     from aegan.models import build_model
 
     config = _config(spec)
+    # PyTorch's own optimizer kernels, as a user's loop gets them: a for-loop over the tensors
+    # on the CPU, foreach on CUDA (torch.optim's default), not aegan's choice
+    config = config.replace("optim", kernels="loop" if spec["device"] == "cpu" else "foreach")
     data = load_data(config, spec["data_dir"])
     device = torch.device(spec["device"])
     torch.manual_seed(config.train.seed)

@@ -55,18 +55,78 @@ def test_optimizer_kernels_match_the_for_loop(optim, kernels):
     _assert_same(loop, other, atol=1e-6)
 
 
-def test_kernel_options_pick_fused_only_where_it_exists():
-    params = [torch.nn.Parameter(torch.zeros(2))]  # CPU: auto keeps the foreach kernels
-    assert fast_opts(params, "sgd", "auto") == {"foreach": True}
-    assert fast_opts(params, "sgd", "fused") == {"fused": True, "foreach": False}
-    assert fast_opts(params, "rmsprop", "fused") == {"foreach": True}  # RMSprop has none
-    assert fast_opts(params, "adam", "loop") == {"foreach": False}
+def test_auto_kernels_follow_the_device_and_the_optimizer():
+    from aegan.optim import FusedRMSprop, make_optimizer
+
+    def make(name, kernels="auto", **kw):
+        return make_optimizer([torch.nn.Parameter(torch.zeros(2))],
+                              OptimConfig(name, kernels=kernels, **kw))
+
+    # CPU, auto: foreach for plain SGD; fused for SGD with momentum, Adam, AdamW and RMSprop
+    assert make("sgd").defaults["foreach"] and not make("sgd").defaults["fused"]
+    assert make("sgd", momentum=0.9).defaults["fused"]
+    assert make("adam").defaults["fused"] and make("adamw").defaults["fused"]
+    assert type(make("rmsprop")) is FusedRMSprop
+    assert type(make("rmsprop", momentum=0.9)) is torch.optim.RMSprop  # no fused form
+    assert type(make("rmsprop", "foreach")) is torch.optim.RMSprop
+    assert not make("adam", "loop").defaults["foreach"] and not make("adam", "loop").defaults["fused"]
 
 
-def fast_opts(params, name, kernels):
-    from aegan.optim import kernel_options
+def _rmsprop_pair(shapes, **kw):
+    """The same parameters twice, under torch.optim.RMSprop (for-loop) and FusedRMSprop."""
+    from aegan.optim import FusedRMSprop
 
-    return kernel_options(params, OptimConfig(name, kernels=kernels))
+    gen = torch.Generator().manual_seed(0)
+    ref = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
+    ref[-1].data = ref[-1].data.contiguous(memory_format=torch.channels_last)
+    fused = [torch.nn.Parameter(p.detach().clone()) for p in ref]
+    groups = lambda ps: [{"params": ps[:1], "lr": 3e-3}, {"params": ps[1:]}]  # noqa: E731
+    return (ref, torch.optim.RMSprop(groups(ref), foreach=False, **kw),
+            fused, FusedRMSprop(groups(fused), **kw))
+
+
+def _rmsprop_steps(pairs, n, gen):
+    for _ in range(n):
+        grads = [torch.randn(p.shape, generator=gen) for p in pairs[0][0]]
+        for params, opt in pairs:
+            for p, g in zip(params, grads):
+                p.grad = g.clone()
+            opt.step()
+
+
+SHAPES = [(7, 5), (5,), (3, 2, 4, 4)]
+
+
+@pytest.mark.parametrize("kw", [dict(lr=1e-2, alpha=0.9, eps=1e-7),
+                                dict(lr=1e-2, alpha=0.99, weight_decay=0.1, maximize=True)],
+                         ids=["keras", "decay-maximize"])
+def test_fused_rmsprop_is_rmsprop(kw):
+    ref, ref_opt, fused, fused_opt = _rmsprop_pair(SHAPES, **kw)
+    start = [p.detach().clone() for p in fused]
+    gen = torch.Generator().manual_seed(1)
+    _rmsprop_steps([(ref, ref_opt), (fused, fused_opt)], 6, gen)
+    for a, b, b0 in zip(ref, fused, start):
+        # each step moves a weight by up to lr / sqrt(1 - alpha): far more than the tolerance
+        assert float((b.detach() - b0).abs().max()) > 1e-2
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-6), float((a - b).abs().max())
+        sa, sb = ref_opt.state[a], fused_opt.state[b]
+        assert float(sa["step"]) == float(sb["step"]) == 6
+        assert torch.allclose(sa["square_avg"], sb["square_avg"], rtol=1e-5, atol=1e-8)
+
+
+def test_fused_rmsprop_checkpoints_load_into_torch_rmsprop_and_back():
+    kw = dict(lr=1e-2, alpha=0.9, eps=1e-7)
+    ref, ref_opt, fused, fused_opt = _rmsprop_pair(SHAPES, **kw)
+    gen = torch.Generator().manual_seed(2)
+    _rmsprop_steps([(ref, ref_opt), (fused, fused_opt)], 3, gen)
+    # swap the optimizers' states: each continues from the other's checkpoint
+    ref_state, fused_state = ref_opt.state_dict(), fused_opt.state_dict()
+    ref_opt.load_state_dict(fused_state)
+    fused_opt.load_state_dict(ref_state)
+    _rmsprop_steps([(ref, ref_opt), (fused, fused_opt)], 3, gen)
+    for a, b in zip(ref, fused):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-6)
+        assert float(fused_opt.state[b]["step"]) == 6
 
 
 def test_channels_last_matches_the_default_layout():

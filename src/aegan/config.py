@@ -104,7 +104,7 @@ class OptimConfig:
     rho: float | None = None  # RMSprop's decay (Keras: 0.9, PyTorch: 0.99)
     eps: float | None = None  # Keras uses 1e-7 throughout, PyTorch 1e-8
     schedule: str = "constant"  # or "cosine": decays to 0 over the run's steps
-    kernels: str = "auto"  # foreach, fused or loop; auto: fused on CUDA (sgd/adam/adamw), else foreach
+    kernels: str = "auto"  # foreach, fused or loop; auto: what measured fastest (aegan.optim)
 
     def __post_init__(self) -> None:
         _check(self.kernels in KERNELS,

@@ -22,6 +22,7 @@ from safetensors.torch import save as st_save
 
 from aegan.errors import RunError, TrainingDiverged
 from aegan.fileio import atomic_write_bytes
+from aegan.optim import match_state_layouts
 
 __all__ = ["atomic_write_bytes", "load_checkpoint", "load_safetensors", "load_weights",
            "read_counters", "save_checkpoint", "save_safetensors", "state_tensors"]
@@ -197,6 +198,7 @@ def load_checkpoint(path: Path, model: torch.nn.Module,
                            "kind of run; start a new run")
         try:
             opt.load_state_dict(_optimizer_state(saved, tensors, f"optim/{name}/"))
+            match_state_layouts(opt)
         except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
             raise RunError(f"{path}: the state of optimizer {name!r} does not fit this run "
                            f"({type(exc).__name__}); start a new run") from None
