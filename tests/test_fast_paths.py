@@ -325,3 +325,109 @@ def test_hand_backward_leaves_other_models_to_autograd(change):
     off = dataclasses.replace(TRAIN, hand_backward="off")
     assert not isinstance(fast.step_function(dense, opts, off, torch.device("cpu"), "constant"),
                           DenseStep)
+
+
+# -- the hand-derived steps of dense GANs and VAEs ------------------------------------------------
+def _grads_both_ways(model, optimizers, x, step=3):
+    """(autograd's losses and gradients, the closed form's), from the same weights and seed;
+    the learning rates are 0, so the weights stay put between the two."""
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(5)
+    want = model.training_step((x,), optimizers, step)
+    ref = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.load_state_dict(start)
+    for opt in optimizers.values():
+        opt.zero_grad(set_to_none=True)
+    hand = model.closed_form_step(optimizers)
+    assert hand is not None
+    torch.manual_seed(5)
+    got = hand((x,), step)
+    return (want, ref), (got, {n: p.grad.clone() for n, p in model.named_parameters()})
+
+
+def _assert_same_grads(both):
+    (want, ref), (got, grads) = both
+    assert got.keys() == want.keys()
+    for key in want:
+        assert float(got[key]) == pytest.approx(float(want[key]), rel=1e-6, abs=1e-7), key
+    assert grads.keys() == ref.keys()
+    for name in ref:
+        assert float(ref[name].abs().max()) > 0, name  # every weight does get a gradient
+        torch.testing.assert_close(grads[name], ref[name], rtol=1e-5, atol=1e-7, msg=name)
+
+
+def _zero_lr(model):
+    from aegan.models.gan import GAN
+
+    players = ({"generator": model.generator, "discriminator": model.discriminator}
+               if isinstance(model, GAN) else {"model": model})
+    return {k: torch.optim.SGD(m.parameters(), lr=0.0) for k, m in players.items()}
+
+
+@pytest.mark.parametrize("change", [{}, {"loss": "bce-minimax"}, {"loss": "lsgan"},
+                                    {"loss": "hinge"}, {"label_smoothing": 0.1},
+                                    {"value_range": "symmetric", "n_critic": 2}], ids=str)
+def test_gan_hand_backward_gives_autograds_gradients(change):
+    from aegan.models.gan import GANConfig
+
+    torch.manual_seed(0)
+    model = build_model(GANConfig(z_dim=5, **change), IMAGES.shape[1:])
+    x = torch.from_numpy(IMAGES[:16])
+    if change.get("value_range") == "symmetric":
+        x = 2 * x - 1
+    _assert_same_grads(_grads_both_ways(model, _zero_lr(model), x))
+
+
+@pytest.mark.parametrize("change", [{}, {"kl_weight": 0.5, "kl_warmup": 10},
+                                    {"binarize": True, "activation": "relu", "decoder": [7]}],
+                         ids=str)
+def test_vae_hand_backward_gives_autograds_gradients(change):
+    torch.manual_seed(0)
+    model = build_model(VAEConfig(encoder=[20, 10], z_dim=3, **change), IMAGES.shape[1:])
+    _assert_same_grads(_grads_both_ways(model, _zero_lr(model), torch.from_numpy(IMAGES[:16])))
+
+
+@pytest.mark.parametrize("model_cfg,optim", [
+    ("gan", OptimConfig("rmsprop", lr=1e-3, rho=0.9, eps=1e-7)),
+    ("gan-ema", OptimConfig("adam", lr=1e-3)),
+    ("vae", OptimConfig("rmsprop", lr=1e-3, rho=0.9, eps=1e-7))], ids=lambda v: str(v)[:7])
+def test_gan_and_vae_hand_backward_train_like_autograd(model_cfg, optim):
+    from aegan.models.gan import GANConfig
+
+    cfg = {"gan": GANConfig(z_dim=5), "gan-ema": GANConfig(z_dim=5, ema=0.9, n_critic=2),
+           "vae": VAEConfig(encoder=[20, 10], z_dim=3)}[model_cfg]
+    from aegan.models.dense_step import GANStep, VAEStep
+
+    model = build_model(cfg, IMAGES.shape[1:])
+    step = fast.step_function(model, model.configure_optimizers(optim), TRAIN,
+                              torch.device("cpu"), "constant")
+    assert isinstance(step, GANStep if model_cfg.startswith("gan") else VAEStep)
+    hand = _train(cfg, optim, TRAIN)
+    off = _train(cfg, optim, dataclasses.replace(TRAIN, hand_backward="off"))
+    _assert_same(hand, off, atol=1e-5)
+    assert hand[0][0].keys() == off[0][0].keys()  # the same losses logged
+
+
+@pytest.mark.parametrize("change", [{"replay": 8}, {"num_classes": 3}, {"spectral_norm": True},
+                                    {"minibatch_std": True}, {"loss": "wgan-gp"},
+                                    {"net": "dcgan", "g_channels": [4], "d_channels": [4]}],
+                         ids=str)
+def test_gan_hand_backward_leaves_other_gans_to_autograd(change):
+    from aegan.models.dense_step import gan_chains
+    from aegan.models.gan import GANConfig
+
+    assert gan_chains(build_model(GANConfig(z_dim=5), IMAGES.shape[1:])) is not None
+    model = build_model(GANConfig(z_dim=5, **change), IMAGES.shape[1:])
+    assert gan_chains(model) is None
+    assert model.closed_form_step(model.configure_optimizers(OptimConfig("adam"))) is None
+
+
+@pytest.mark.parametrize("change", [{"iw_samples": 2}, {"likelihood": "gaussian"},
+                                    {"net": "conv", "encoder": [4, 8]}], ids=str)
+def test_vae_hand_backward_leaves_other_vaes_to_autograd(change):
+    from aegan.models.dense_step import vae_chains
+
+    cfg = dataclasses.replace(VAEConfig(encoder=[20, 10], z_dim=3), **change)
+    model = build_model(cfg, IMAGES.shape[1:])
+    assert vae_chains(model) is None
+    assert model.closed_form_step(model.configure_optimizers(OptimConfig("adam"))) is None

@@ -1,23 +1,30 @@
-"""A hand-derived training step for dense autoencoders (``train.hand_backward``; the Trainer
-asks for it through :meth:`aegan.models.base.Model.closed_form_step` on the CPU).
+"""Hand-derived training steps for dense models (``train.hand_backward``; the Trainer asks for
+one through :meth:`aegan.models.base.Model.closed_form_step` on the CPU).
 
-A dense autoencoder is a chain ``[Flatten] (Linear [activation])+ [Unflatten]`` trained on the
-mean binary cross-entropy of its logits or the mean squared error of its output. For such a
-chain the gradients have a short closed form, so this step computes them directly under
-``torch.no_grad()``: the forward pass keeps each layer's input and output, then, from the
-output back, ``dW = g^T h``, ``db = sum(g)``, ``g <- (g W) * act'`` with PyTorch's own
-activation-backward kernels. The gradients go into ``p.grad`` and the model's own optimizer
-steps as usual (any optimizer; the ``torchrun`` gradient averaging hooks ``optimizer.step``
-and so works unchanged).
+A dense network here is a chain ``(Linear [activation])+``. Its gradients have a short closed
+form, so these steps compute them directly under ``torch.no_grad()``: the forward pass keeps
+each layer's input and output, then, from the output back, ``dW = g^T h``, ``db = sum(g)``,
+``g <- (g W) * act'`` with PyTorch's own activation-backward kernels (:class:`Chain`). The
+gradients go into ``p.grad`` and the model's own optimizers step as usual (any optimizer; the
+``torchrun`` gradient averaging hooks ``optimizer.step`` and so works unchanged).
+
+- :class:`DenseStep`: a plain dense autoencoder on the mean binary cross-entropy of its logits
+  or the mean squared error of its output;
+- :class:`GANStep`: the dense GAN (the book's 17.9): the discriminator's phase on one
+  half-real, half-fake batch, then the generator's through the discriminator's new weights,
+  for the losses of :data:`LOSS_GRADIENTS`;
+- :class:`VAEStep`: the dense VAE with a Bernoulli decoder (the book's 17.8): the
+  reparameterized coding and the closed-form KL term.
 
 Why: on a CPU the book's models are bound by per-operation overhead, and autograd's graph,
-its transposed-weight products and ``zero_grad`` cost about a third of a ``book/stacked``
-step (benchmarks/RESULTS.md). The result is the autograd step's up to floating-point
-rounding (``tests/test_fast_paths.py`` compares gradients and trained weights).
+its bookkeeping and ``zero_grad`` cost a fifth to a third of their steps (benchmarks/RESULTS.md).
+Each step's result is the autograd step's up to floating-point rounding, with the same random
+numbers drawn in the same order (``tests/test_fast_paths.py`` compares gradients and trained
+weights).
 
-Any other model, or an option this chain does not cover (noise, dropout, sparsity, tied
-weights: any module but ``Linear`` and the activations of ``BACKWARD``), trains through
-autograd; nothing needs to be switched off by hand.
+Any other model, or an option these chains do not cover (noise, dropout, sparsity, tied
+weights, conditioning, replay, spectral norm...), trains through autograd; nothing needs to be
+switched off by hand.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ BACKWARD = {
                                                             approximate=act.approximate),
 }
 
+Pairs = list[tuple[nn.Linear, nn.Module | None]]
+
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
     if type(module) is nn.Sequential:
@@ -52,7 +61,72 @@ def _leaves(module: nn.Module) -> list[nn.Module]:
     return [module]
 
 
-def dense_chain(model: nn.Module) -> list[tuple[nn.Linear, nn.Module | None]] | None:
+def _trim(leaves: list[nn.Module]) -> list[nn.Module]:
+    """Without a leading ``Flatten`` of every value and a trailing ``Unflatten``: the chains
+    work on ``[N, features]``."""
+    first = leaves[0] if leaves else None
+    if type(first) is nn.Flatten and (first.start_dim, first.end_dim) == (1, -1):
+        leaves = leaves[1:]
+    if leaves and type(leaves[-1]) is nn.Unflatten and leaves[-1].dim == 1:
+        leaves = leaves[:-1]
+    return leaves
+
+
+def chain_pairs(leaves: list[nn.Module]) -> Pairs | None:
+    """``(Linear, activation or None)`` pairs of modules that form a dense chain, or None."""
+    pairs: Pairs = []
+    for leaf in leaves:
+        if type(leaf) is nn.Linear and leaf.bias is not None:
+            pairs.append((leaf, None))
+        elif type(leaf) in BACKWARD and pairs and pairs[-1][1] is None:
+            pairs[-1] = (pairs[-1][0], leaf)
+        else:  # noise, dropout, a tied layer, two activations in a row, ...
+            return None
+    return pairs or None
+
+
+def _covers(pairs: list[Pairs], *modules: nn.Module) -> bool:
+    """The chains hold exactly the modules' parameters: nothing would go untrained."""
+    chained = {id(p) for chain in pairs for lin, _ in chain for p in (lin.weight, lin.bias)}
+    return chained == {id(p) for m in modules for p in m.parameters()}
+
+
+class Chain:
+    """A dense chain's forward pass, keeping what its backward pass needs, and that pass."""
+
+    def __init__(self, pairs: Pairs):
+        self.pairs = pairs
+        self.act_backward = [BACKWARD[type(act)] if act is not None else None
+                             for _, act in pairs]
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, list]:
+        saved = []
+        for lin, act in self.pairs:
+            pre = torch.addmm(lin.bias, h, lin.weight.t())
+            out = pre if act is None else act(pre)
+            saved.append((h, pre, out))
+            h = out
+        return h, saved
+
+    def backward(self, saved: list, grad: torch.Tensor, weights: bool = True,
+                 inputs: bool = False) -> torch.Tensor | None:
+        """From ``grad`` (w.r.t. the output) back: the weights' gradients into ``p.grad`` when
+        ``weights``; returns the gradient w.r.t. the input when ``inputs``."""
+        for i in range(len(self.pairs) - 1, -1, -1):
+            lin, act = self.pairs[i]
+            h_in, pre, out = saved[i]
+            if act is not None:
+                grad = self.act_backward[i](act, grad, pre, out)
+            if weights:
+                lin.weight.grad = grad.t().mm(h_in)
+                lin.bias.grad = grad.sum(0)
+            if i or inputs:
+                grad = grad.mm(lin.weight)
+        return grad if inputs else None
+
+
+# -- autoencoders ------------------------------------------------------------------------------
+def dense_chain(model: nn.Module) -> Pairs | None:
     """The ``(Linear, activation or None)`` pairs of a plain dense autoencoder, or None when
     ``model`` is anything else (the step then stays with autograd)."""
     from aegan.models.autoencoder import Autoencoder
@@ -61,45 +135,22 @@ def dense_chain(model: nn.Module) -> list[tuple[nn.Linear, nn.Module | None]] | 
         return None  # a subclass, or a step replaced on the instance, may change what is trained
     if model.config.sparsity:  # the one option the modules do not show
         return None
-    leaves = _leaves(model.encoder) + _leaves(model.decoder)
-    first = leaves[0] if leaves else None
-    if type(first) is nn.Flatten and (first.start_dim, first.end_dim) == (1, -1):
-        leaves = leaves[1:]
-    if leaves and type(leaves[-1]) is nn.Unflatten:
-        leaves = leaves[:-1]
-    chain: list[tuple[nn.Linear, nn.Module | None]] = []
-    for leaf in leaves:
-        if type(leaf) is nn.Linear and leaf.bias is not None:
-            chain.append((leaf, None))
-        elif type(leaf) in BACKWARD and chain and chain[-1][1] is None:
-            chain[-1] = (chain[-1][0], leaf)
-        else:  # noise, dropout, a tied layer, two activations in a row, ...
-            return None
-    params = {id(p) for lin, _ in chain for p in (lin.weight, lin.bias)}
-    if not chain or params != {id(p) for p in model.parameters()}:
-        return None
-    return chain
+    pairs = chain_pairs(_trim(_leaves(model.encoder) + _leaves(model.decoder)))
+    return pairs if pairs and _covers([pairs], model) else None
 
 
 class DenseStep:
     """``(batch, step) -> {"loss": ...}``, the same contract as ``model.training_step``."""
 
-    def __init__(self, model: nn.Module, chain: list[tuple[nn.Linear, nn.Module | None]],
-                 optimizer: torch.optim.Optimizer):
-        self.chain, self.optimizer = chain, optimizer
-        self.backward = [BACKWARD[type(act)] if act is not None else None for _, act in chain]
+    def __init__(self, model: nn.Module, chain: Pairs, optimizer: torch.optim.Optimizer):
+        self.chain, self.optimizer = Chain(chain), optimizer
         self.bce = model.config.loss == "bce"
         self.sigmoid_out = model.config.output == "sigmoid"
 
     @torch.no_grad()
     def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, torch.Tensor]:
         x = batch[0].reshape(len(batch[0]), -1)
-        h, saved = x, []
-        for lin, act in self.chain:
-            pre = torch.addmm(lin.bias, h, lin.weight.t())
-            out = pre if act is None else act(pre)
-            saved.append((h, pre, out))
-            h = out
+        h, saved = self.chain.forward(x)
         if self.bce:  # d/do mean(BCE(sigmoid(o), x)) = (sigmoid(o) - x) / n
             loss = F.binary_cross_entropy_with_logits(h, x)
             grad = torch.sigmoid(h).sub_(x).mul_(1.0 / h.numel())
@@ -109,14 +160,156 @@ class DenseStep:
             grad = (y - x).mul_(2.0 / h.numel())
             if self.sigmoid_out:
                 grad = aten.sigmoid_backward(grad, y)
-        for i in range(len(self.chain) - 1, -1, -1):
-            lin, act = self.chain[i]
-            h_in, pre, out = saved[i]
-            if act is not None:
-                grad = self.backward[i](act, grad, pre, out)
-            lin.weight.grad = grad.t().mm(h_in)
-            lin.bias.grad = grad.sum(0)
-            if i:
-                grad = grad.mm(lin.weight)
+        self.chain.backward(saved, grad)
         self.optimizer.step()
         return {"loss": loss}
+
+
+# -- GANs ----------------------------------------------------------------------------------------
+def _bce_d(real, fake, target):  # (sigmoid(r) - t) / n and sigmoid(f) / n, halved
+    return (torch.sigmoid(real).sub_(target).mul_(0.5 / len(real)),
+            torch.sigmoid(fake).mul_(0.5 / len(fake)))
+
+
+def _lsgan_d(real, fake, target):
+    return (real - target).mul_(1.0 / len(real)), fake.mul(1.0 / len(fake))
+
+
+def _hinge_d(real, fake, target):  # relu's gradient is 0 at the kink, as autograd's
+    return ((real < target).to(real.dtype).mul_(-1.0 / len(real)),
+            (fake > -1).to(fake.dtype).mul_(1.0 / len(fake)))
+
+
+# loss name -> (discriminator's gradients w.r.t. the real and fake logits, generator's w.r.t.
+# the fake logits), of the means of aegan.models.gan_losses
+LOSS_GRADIENTS = {
+    "bce": (_bce_d, lambda f: torch.sigmoid(f).sub_(1.0).mul_(1.0 / len(f))),
+    "bce-minimax": (_bce_d, lambda f: torch.sigmoid(f).mul_(-1.0 / len(f))),
+    "lsgan": (_lsgan_d, lambda f: (f - 1.0).mul_(1.0 / len(f))),
+    "hinge": (_hinge_d, lambda f: torch.full_like(f, -1.0 / len(f))),
+}
+
+
+def gan_chains(model: nn.Module) -> tuple[Pairs, Pairs] | None:
+    """The generator's and the discriminator's chains of a plain dense GAN, or None."""
+    from aegan.models.gan import GAN
+
+    if type(model) is not GAN or "training_step" in vars(model):
+        return None
+    c = model.config
+    if (c.loss not in LOSS_GRADIENTS or c.num_classes or c.replay or c.spectral_norm
+            or c.minibatch_std):
+        return None
+    g = chain_pairs(_trim(_leaves(model.generator.body)))
+    d = chain_pairs(_trim(_leaves(model.discriminator.features))
+                    + [model.discriminator.head])
+    if g is None or d is None:
+        return None
+    ok = _covers([g], model.generator) and _covers([d], model.discriminator)
+    return (g, d) if ok else None
+
+
+class GANStep:
+    """The two phases of :meth:`aegan.models.gan.GAN.training_step` in closed form: the
+    discriminator on the real batch and as many fresh fakes (``n_critic`` times), then the
+    generator on fresh codings through the discriminator, whose weights get no gradient."""
+
+    def __init__(self, model: nn.Module, chains: tuple[Pairs, Pairs],
+                 optimizers: dict[str, torch.optim.Optimizer]):
+        self.model, self.optimizers = model, optimizers
+        self.g, self.d = Chain(chains[0]), Chain(chains[1])
+        self.d_grads, self.g_grads = LOSS_GRADIENTS[model.config.loss]
+        self.target = 1.0 - model.config.label_smoothing
+
+    @torch.no_grad()
+    def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, torch.Tensor]:
+        m = self.model
+        x = batch[0]
+        n = len(x)
+        real = x.reshape(n, -1)
+        for _ in range(m.config.n_critic):
+            z = torch.randn((n, m.z_dim), device=x.device)
+            fake, _ = self.g.forward(z)
+            logits, saved = self.d.forward(torch.cat([real, fake]))
+            r, f_d = logits[:n, 0], logits[n:, 0]
+            d_loss = m.loss_d(r, f_d, self.target)
+            g_r, g_f = self.d_grads(r, f_d, self.target)
+            self.d.backward(saved, torch.cat([g_r, g_f]).unsqueeze(1))
+            self.optimizers["discriminator"].step()
+        z = torch.randn((n, m.z_dim), device=x.device)
+        fake, g_saved = self.g.forward(z)
+        logits, d_saved = self.d.forward(fake)
+        f = logits[:, 0]
+        g_loss = m.loss_g(f)
+        grad = self.d.backward(d_saved, self.g_grads(f).unsqueeze(1), weights=False, inputs=True)
+        self.g.backward(g_saved, grad)
+        self.optimizers["generator"].step()
+        m.follow_average()
+        return {"loss": g_loss, "g_loss": g_loss, "d_loss": d_loss, "d_real": r.mean(),
+                "d_fake": f_d.mean()}
+
+
+# -- VAEs ----------------------------------------------------------------------------------------
+def vae_chains(model: nn.Module) -> tuple[Pairs, Pairs] | None:
+    """The encoder body's and the decoder's chains of a dense VAE with a Bernoulli decoder and
+    one coding per example, or None."""
+    from aegan.models.vae import VAE
+
+    if type(model) is not VAE or "training_step" in vars(model) or "losses" in vars(model):
+        return None
+    c = model.config
+    if c.net != "dense" or c.likelihood != "bernoulli" or c.iw_samples != 1:
+        return None
+    enc = chain_pairs(_trim(_leaves(model.encoder)))
+    dec = chain_pairs(_trim(_leaves(model.decoder)))
+    if enc is None or dec is None:
+        return None
+    heads = [(model.mean_head, None), (model.log_var_head, None)]
+    ok = _covers([enc, heads, dec], model) and type(model.mean_head) is nn.Linear
+    return (enc, dec) if ok and type(model.log_var_head) is nn.Linear else None
+
+
+class VAEStep:
+    """:meth:`aegan.models.vae.VAE.training_step` in closed form. With ``c = 1 / (N D)``,
+    the loss ``c sum(BCE(o, x)) + beta c sum(KL)`` has ``dL/do = c (sigmoid(o) - x)``; through
+    the decoder to the coding ``z = mean + exp(log_var / 2) eps``, ``dL/dmean = g_z + beta c
+    mean`` and ``dL/dlog_var = g_z eps exp(log_var / 2) / 2 + beta c (exp(log_var) - 1) / 2``."""
+
+    def __init__(self, model: nn.Module, chains: tuple[Pairs, Pairs],
+                 optimizer: torch.optim.Optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.enc, self.dec = Chain(chains[0]), Chain(chains[1])
+
+    @torch.no_grad()
+    def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, torch.Tensor]:
+        from aegan.models.vae import gaussian_kl
+
+        m = self.model
+        x = batch[0]
+        if m.config.binarize:
+            x = torch.bernoulli(x)
+        beta = m.kl_weight_at(step)
+        x = x.reshape(len(x), -1)
+        n, d = x.shape
+        h, enc_saved = self.enc.forward(x)
+        mh, vh = m.mean_head, m.log_var_head
+        mean = torch.addmm(mh.bias, h, mh.weight.t())
+        log_var = torch.addmm(vh.bias, h, vh.weight.t())
+        eps = torch.randn((1, *mean.shape), dtype=mean.dtype, device=mean.device)[0]
+        std = (0.5 * log_var).exp()
+        z = mean + std * eps
+        out, dec_saved = self.dec.forward(z)
+        recon = F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(1)  # [N]
+        kl = gaussian_kl(mean, log_var)  # [N]
+        c = 1.0 / (n * d)
+        g_z = self.dec.backward(dec_saved, torch.sigmoid(out).sub_(x).mul_(c), inputs=True)
+        g_mean = torch.add(g_z, mean, alpha=beta * c)
+        g_log_var = (g_z * eps).mul_(std).add_(std.square().sub_(1.0), alpha=beta * c).mul_(0.5)
+        for head, g in ((mh, g_mean), (vh, g_log_var)):
+            head.weight.grad = g.t().mm(h)
+            head.bias.grad = g.sum(0)
+        g_h = torch.addmm(g_mean.mm(mh.weight), g_log_var, vh.weight)
+        self.enc.backward(enc_saved, g_h)
+        self.optimizer.step()
+        return {"recon": recon.mean() / d, "kl": kl.mean(), "nelbo": (recon + kl).mean(),
+                "loss": (recon + beta * kl).mean() / d}

@@ -326,10 +326,14 @@ class GAN(Model):
         with frozen(self.discriminator):
             g_loss = self.loss_g(self.discriminator(self._fakes(n, labels), labels))
             loss = self.minimize({"loss": g_loss}, optimizer)["loss"]
+        self.follow_average()
+        return loss
+
+    def follow_average(self) -> None:
+        """After a generator step: the moving average of its weights follows (with ``ema``)."""
         if self.generator_ema is not None:
             ema_update_(self.generator_ema, self.generator, self.ema_decay(int(self.ema_updates)))
             self.ema_updates += 1
-        return loss
 
     def ema_decay(self, updates: int) -> float:
         """The average's decay at its ``updates``-th update: ``min(ema, (1 + t) / (10 + t))``,
@@ -346,6 +350,13 @@ class GAN(Model):
             d = self.discriminator_step(x, labels, optimizers["discriminator"])
         g_loss = self.generator_step(len(x), labels, optimizers["generator"])
         return {"loss": g_loss, "g_loss": g_loss, **d}
+
+    def closed_form_step(self, optimizers):
+        """A plain dense GAN: :class:`aegan.models.dense_step.GANStep`."""
+        from aegan.models.dense_step import GANStep, gan_chains
+
+        chains = gan_chains(self)
+        return None if chains is None else GANStep(self, chains, optimizers)
 
     @torch.no_grad()
     def validation_step(self, batch):

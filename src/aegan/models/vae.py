@@ -287,6 +287,13 @@ class VAE(Model):
             x = torch.bernoulli(x)
         return self.minimize(self.losses(x, self.kl_weight_at(step)), optimizers["model"])
 
+    def closed_form_step(self, optimizers):
+        """A dense VAE with a Bernoulli decoder: :class:`aegan.models.dense_step.VAEStep`."""
+        from aegan.models.dense_step import VAEStep, vae_chains
+
+        chains = vae_chains(self)
+        return None if chains is None else VAEStep(self, chains, optimizers["model"])
+
     @torch.no_grad()
     def validation_step(self, batch):
         return self.losses(batch[0], self.config.kl_weight)
