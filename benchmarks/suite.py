@@ -198,6 +198,16 @@ def measure(spec: dict) -> dict:
     return row
 
 
+def merge(rows: tuple[dict, ...]) -> dict:
+    """One row from the same measurement in several rounds: the median round's, with every
+    round's seconds per epoch in ``round_s``."""
+    ok = [r for r in rows if "error" not in r]
+    if len(rows) == 1 or not ok:
+        return rows[0]
+    ok.sort(key=lambda r: r["s_per_epoch"])
+    return dict(ok[(len(ok) - 1) // 2], round_s=[r["s_per_epoch"] for r in rows if "error" not in r])
+
+
 def header(args) -> dict:
     import torch
 
@@ -206,7 +216,8 @@ def header(args) -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M %Z"), "python": sys.version.split()[0],
             "torch": torch.__version__, "device": args.device,
             "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
-            "threads": args.threads, "epochs": args.epochs, "limit": args.limit}
+            "threads": args.threads, "epochs": args.epochs, "limit": args.limit,
+            "rounds": args.rounds}
 
 
 def table(rows: list[dict]) -> str:
@@ -270,6 +281,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3, help="epochs per measurement (median taken)")
     p.add_argument("--limit", type=int, help="train on the first N images only")
     p.add_argument("--threads", default="1", help="intra-op thread counts, such as 1,2")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure every row this many times, interleaved; report the median round")
     p.add_argument("--variant", action="append", default=[],
                    help="NAME:section.key=value,... an extra aegan row with these options")
     p.add_argument("--fast-paths", action="store_true",
@@ -286,10 +299,13 @@ def main() -> None:
     sys.path.insert(0, str(HERE.parent / "src"))
     head = header(args)
     print(json.dumps(head), flush=True)
-    rows = []
-    for spec in plan(args):
-        rows.append(measure(spec))
-        print(json.dumps(rows[-1]), flush=True)
+    rounds: list[list[dict]] = []
+    for _ in range(args.rounds):  # interleaved: a slow spell of the machine hits every row
+        rounds.append([])
+        for spec in plan(args):
+            rounds[-1].append(measure(spec))
+            print(json.dumps(rounds[-1][-1]), flush=True)
+    rows = [merge(same) for same in zip(*rounds)]
     print(table(rows), file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps({"header": head, "rows": rows}, indent=1) + "\n")

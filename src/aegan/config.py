@@ -141,7 +141,7 @@ class TrainConfig:
     channels_last: str = "auto"  # auto: on for models with Conv2d layers
     compile: bool = False  # torch.compile each of the model's networks
     cuda_graph: str = "auto"  # auto: capture the whole step on CUDA when the model allows it
-    hand_backward: str = "auto"  # auto: dense autoencoders' gradients in closed form on the CPU
+    hand_backward: str = "auto"  # auto: dense AEs, GANs and VAEs: gradients in closed form (CPU)
     # "auto": the whole data on the device unless it is read lazily (a memory-mapped .npy
     # above a quarter of the free memory, an image folder); "always" / "never" force it
     data_on_device: str = "auto"
