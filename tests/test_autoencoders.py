@@ -156,3 +156,22 @@ def test_conv_preset_matches_book_shapes():
     z = model.encode(torch.rand(2, 1, 28, 28))
     assert z.shape == (2, 64, 3, 3)
     assert model.decode(z).shape == (2, 1, 28, 28)
+
+
+def test_dropout_keeps_each_value_with_probability_1_minus_p_and_rescales():
+    from aegan.nets.layers import Dropout
+
+    torch.manual_seed(0)
+    layer = Dropout(0.4)
+    x = torch.full((1000, 1000), 3.0, requires_grad=True)
+    y = layer(x)
+    kept = y != 0
+    # 10^6 Bernoulli(0.6) draws: the kept share has standard deviation 4.9e-4
+    assert abs(kept.float().mean().item() - 0.6) < 5 * 4.9e-4
+    assert torch.allclose(y[kept], torch.tensor(3.0 / 0.6))
+    y.sum().backward()  # the gradient is the same mask and scale
+    assert torch.equal(x.grad, kept.float() / 0.6)
+    nchw = torch.ones(8, 4, 5, 5).contiguous(memory_format=torch.channels_last)
+    assert layer(nchw).is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(layer.eval()(x), x) and torch.equal(Dropout(0.0)(x), x)
+    assert torch.equal(Dropout(1.0)(x), torch.zeros_like(x))

@@ -32,7 +32,7 @@ from aegan.models.base import Model
 from aegan.models.registry import register_model
 from aegan.nets import ACTIVATIONS, INITS, activation, init_linear_
 from aegan.nets.conv import conv_decoder, conv_encoder
-from aegan.nets.layers import GaussianNoise, TiedLinear
+from aegan.nets.layers import Dropout, GaussianNoise, TiedLinear
 from aegan.nets.recurrent import SequenceDecoder, SequenceEncoder
 
 LOSSES = ("mse", "bce")
@@ -153,7 +153,7 @@ def build_networks(cfg: AutoencoderConfig, shape: tuple[int, ...]):
     if cfg.input_noise:
         corrupt.append(GaussianNoise(cfg.input_noise))
     if cfg.input_dropout:
-        corrupt.append(nn.Dropout(cfg.input_dropout))
+        corrupt.append(Dropout(cfg.input_dropout))
     if cfg.net == "dense":
         enc, dec = _dense_nets(cfg, shape)
         noise = [GaussianNoise(cfg.coding_noise)] if cfg.coding_noise else []

@@ -28,6 +28,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from aegan.nets.conv import init_conv_
 from aegan.nets.dense import activation, init_linear_
+from aegan.nets.layers import Dropout
 
 
 class Generator(nn.Module):
@@ -138,8 +139,8 @@ def book_dcgan_players(shape: tuple[int, ...], z_in: int,
         _glorot(nn.ConvTranspose2d(64, c, 5, 2, padding=2, output_padding=1)),
         activation(out))  # [N, C, 28, 28]
     d = nn.Sequential(
-        _glorot(nn.Conv2d(c, 64, 5, 2, padding=2)), nn.LeakyReLU(0.2), nn.Dropout(0.4),
-        _glorot(nn.Conv2d(64, 128, 5, 2, padding=2)), nn.LeakyReLU(0.2), nn.Dropout(0.4),
+        _glorot(nn.Conv2d(c, 64, 5, 2, padding=2)), nn.LeakyReLU(0.2), Dropout(0.4),
+        _glorot(nn.Conv2d(64, 128, 5, 2, padding=2)), nn.LeakyReLU(0.2), Dropout(0.4),
         nn.Flatten())  # [N, 128 * 7 * 7]
     return g, d, 128 * 7 * 7
 

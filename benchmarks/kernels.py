@@ -1,12 +1,18 @@
-"""The optimizer step alone: microseconds per ``step()`` for each optimizer and kernel choice.
+"""Single kernels, timed alone: the optimizer step for each optimizer and kernel choice, and
+dropout (aegan's against PyTorch's).
 
-    python benchmarks/optimizers.py [--preset book/gan] [--threads 2] [--steps 2000] [--json F]
+    python benchmarks/kernels.py [--preset book/gan] [--threads 2] [--steps 1000] [--json F]
 
 The parameters are the preset's model's (for ``book/gan``, its two players' together, about
 270k weights in 12 tensors), with random gradients; every optimizer and kernel choice
 (``optim.kernels``: loop, foreach, fused, and ``auto``, what aegan picks) is timed in this one
 process, interleaved over ``--rounds`` rounds, and the median of the rounds is reported. The
 ``auto`` rows are what a run gets; the ``loop`` rows are PyTorch's default on a CPU.
+
+Dropout: ``aegan.nets.layers.Dropout`` against ``torch.nn.Dropout`` (p 0.4, training mode) on
+the book DCGAN's discriminator activations (``[32, 64, 14, 14]`` and ``[32, 128, 7, 7]``,
+channels-last as the Trainer lays them out) and on a batch of 32 flat Fashion-MNIST images
+(``book/denoising-dropout``'s input dropout, p 0.5), in milliseconds per call.
 """
 
 from __future__ import annotations
@@ -73,6 +79,22 @@ def main() -> None:
             for _ in range(args.steps):
                 opt.step()
             times[key].append((time.perf_counter() - start) / args.steps * 1e6)
+    from aegan.nets.layers import Dropout
+
+    drops = {}
+    for shape, p_drop in (((32, 64, 14, 14), 0.4), ((32, 128, 7, 7), 0.4), ((32, 784), 0.5)):
+        x = torch.randn(shape)
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        for name, layer in (("torch.nn.Dropout", torch.nn.Dropout(p_drop)),
+                            ("aegan Dropout", Dropout(p_drop))):
+            drops[(name, shape, p_drop)] = (layer, x, [])
+    for _ in range(args.rounds):
+        for layer, x, values in drops.values():
+            start = time.perf_counter()
+            for _ in range(50):
+                layer(x)
+            values.append((time.perf_counter() - start) / 50 * 1e3)
     head = {"machine": platform.node(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
             "python": platform.python_version(),
@@ -84,6 +106,9 @@ def main() -> None:
         opt = cases[(name, kernels)]
         rows.append({"optimizer": name, "kernels": kernels, "class": type(opt).__name__,
                      "us_per_step": round(statistics.median(values), 1)})
+    for (name, shape, p_drop), (_, _, values) in drops.items():
+        rows.append({"layer": name, "shape": list(shape), "p": p_drop,
+                     "ms_per_call": round(statistics.median(values), 3)})
     print(json.dumps(head))
     for row in rows:
         print(json.dumps(row))
