@@ -29,11 +29,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 CONFIGS = {  # name -> OptimConfig keyword arguments
-    "rmsprop": dict(name="rmsprop", lr=1e-3, rho=0.9, eps=1e-7),
-    "adam": dict(name="adam", lr=1e-3),
-    "adamw": dict(name="adamw", lr=1e-3),
-    "sgd": dict(name="sgd", lr=1e-2),
-    "sgd-momentum": dict(name="sgd", lr=1e-2, momentum=0.9),
+    "rmsprop": {"name": "rmsprop", "lr": 1e-3, "rho": 0.9, "eps": 1e-7},
+    "adam": {"name": "adam", "lr": 1e-3},
+    "adamw": {"name": "adamw", "lr": 1e-3},
+    "sgd": {"name": "sgd", "lr": 1e-2},
+    "sgd-momentum": {"name": "sgd", "lr": 1e-2, "momentum": 0.9},
 }
 
 

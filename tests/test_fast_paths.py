@@ -14,9 +14,8 @@ import torch
 
 from aegan.config import OptimConfig, TrainConfig
 from aegan.models import AutoencoderConfig, VAEConfig, build_model
-from aegan.train import Trainer
-from aegan.train import fast
 from aegan.models.dense_step import DenseStep, dense_chain
+from aegan.train import Trainer, fast
 
 RNG = np.random.RandomState(0)
 IMAGES = RNG.rand(80, 1, 12, 12).astype(np.float32)  # [N, C, H, W] in [0, 1]
@@ -80,7 +79,9 @@ def _rmsprop_pair(shapes, **kw):
     ref = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
     ref[-1].data = ref[-1].data.contiguous(memory_format=torch.channels_last)
     fused = [torch.nn.Parameter(p.detach().clone()) for p in ref]
-    groups = lambda ps: [{"params": ps[:1], "lr": 3e-3}, {"params": ps[1:]}]  # noqa: E731
+    def groups(ps):
+        return [{"params": ps[:1], "lr": 3e-3}, {"params": ps[1:]}]
+
     return (ref, torch.optim.RMSprop(groups(ref), foreach=False, **kw),
             fused, FusedRMSprop(groups(fused), **kw))
 
@@ -97,8 +98,8 @@ def _rmsprop_steps(pairs, n, gen):
 SHAPES = [(7, 5), (5,), (3, 2, 4, 4)]
 
 
-@pytest.mark.parametrize("kw", [dict(lr=1e-2, alpha=0.9, eps=1e-7),
-                                dict(lr=1e-2, alpha=0.99, weight_decay=0.1, maximize=True)],
+@pytest.mark.parametrize("kw", [{"lr": 1e-2, "alpha": 0.9, "eps": 1e-7},
+                                {"lr": 1e-2, "alpha": 0.99, "weight_decay": 0.1, "maximize": True}],
                          ids=["keras", "decay-maximize"])
 def test_fused_rmsprop_is_rmsprop(kw):
     ref, ref_opt, fused, fused_opt = _rmsprop_pair(SHAPES, **kw)
@@ -115,7 +116,7 @@ def test_fused_rmsprop_is_rmsprop(kw):
 
 
 def test_fused_rmsprop_checkpoints_load_into_torch_rmsprop_and_back():
-    kw = dict(lr=1e-2, alpha=0.9, eps=1e-7)
+    kw = {"lr": 1e-2, "alpha": 0.9, "eps": 1e-7}
     ref, ref_opt, fused, fused_opt = _rmsprop_pair(SHAPES, **kw)
     gen = torch.Generator().manual_seed(2)
     _rmsprop_steps([(ref, ref_opt), (fused, fused_opt)], 3, gen)

@@ -17,7 +17,7 @@ gradients go into ``p.grad`` and the model's own optimizers step as usual (any o
   reparameterized coding and the closed-form KL term.
 
 Why: on a CPU the book's models are bound by per-operation overhead, and autograd's graph,
-its bookkeeping and ``zero_grad`` cost a fifth to a third of their steps (benchmarks/RESULTS.md).
+its bookkeeping and ``zero_grad`` cost a fifth to a quarter of their steps (benchmarks/RESULTS.md).
 Each step's result is the autograd step's up to floating-point rounding, with the same random
 numbers drawn in the same order (``tests/test_fast_paths.py`` compares gradients and trained
 weights).
