@@ -299,16 +299,19 @@ def main() -> None:
     sys.path.insert(0, str(HERE.parent / "src"))
     head = header(args)
     print(json.dumps(head), flush=True)
-    rounds: list[list[dict]] = []
+    specs, rounds = plan(args), []
     for _ in range(args.rounds):  # interleaved: a slow spell of the machine hits every row
         rounds.append([])
-        for spec in plan(args):
+        for spec in specs:
             rounds[-1].append(measure(spec))
             print(json.dumps(rounds[-1][-1]), flush=True)
     rows = [merge(same) for same in zip(*rounds)]
     print(table(rows), file=sys.stderr)
     if args.json:
-        Path(args.json).write_text(json.dumps({"header": head, "rows": rows}, indent=1) + "\n")
+        out = {"header": head, "rows": rows}
+        if args.rounds > 1:  # every round's rows, as measured
+            out["raw"] = [row for rnd in rounds for row in rnd]
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

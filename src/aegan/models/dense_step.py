@@ -85,6 +85,12 @@ def chain_pairs(leaves: list[nn.Module]) -> Pairs | None:
     return pairs or None
 
 
+def _exactly(model: nn.Module, cls: type) -> bool:
+    """``model`` is a ``cls`` itself: a subclass, or a step replaced on the instance, may change
+    what is trained, so it stays with autograd."""
+    return type(model) is cls and "training_step" not in vars(model)
+
+
 def _covers(pairs: list[Pairs], *modules: nn.Module) -> bool:
     """The chains hold exactly the modules' parameters: nothing would go untrained."""
     chained = {id(p) for chain in pairs for lin, _ in chain for p in (lin.weight, lin.bias)}
@@ -131,8 +137,8 @@ def dense_chain(model: nn.Module) -> Pairs | None:
     ``model`` is anything else (the step then stays with autograd)."""
     from aegan.models.autoencoder import Autoencoder
 
-    if type(model) is not Autoencoder or "training_step" in vars(model):
-        return None  # a subclass, or a step replaced on the instance, may change what is trained
+    if not _exactly(model, Autoencoder):
+        return None
     if model.config.sparsity:  # the one option the modules do not show
         return None
     pairs = chain_pairs(_trim(_leaves(model.encoder) + _leaves(model.decoder)))
@@ -194,7 +200,7 @@ def gan_chains(model: nn.Module) -> tuple[Pairs, Pairs] | None:
     """The generator's and the discriminator's chains of a plain dense GAN, or None."""
     from aegan.models.gan import GAN
 
-    if type(model) is not GAN or "training_step" in vars(model):
+    if not _exactly(model, GAN):
         return None
     c = model.config
     if (c.loss not in LOSS_GRADIENTS or c.num_classes or c.replay or c.spectral_norm
@@ -255,7 +261,7 @@ def vae_chains(model: nn.Module) -> tuple[Pairs, Pairs] | None:
     one coding per example, or None."""
     from aegan.models.vae import VAE
 
-    if type(model) is not VAE or "training_step" in vars(model) or "losses" in vars(model):
+    if not _exactly(model, VAE) or "losses" in vars(model):
         return None
     c = model.config
     if c.net != "dense" or c.likelihood != "bernoulli" or c.iw_samples != 1:
@@ -277,13 +283,14 @@ class VAEStep:
 
     def __init__(self, model: nn.Module, chains: tuple[Pairs, Pairs],
                  optimizer: torch.optim.Optimizer):
+        from aegan.models.vae import gaussian_kl
+
         self.model, self.optimizer = model, optimizer
         self.enc, self.dec = Chain(chains[0]), Chain(chains[1])
+        self.kl = gaussian_kl
 
     @torch.no_grad()
     def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, torch.Tensor]:
-        from aegan.models.vae import gaussian_kl
-
         m = self.model
         x = batch[0]
         if m.config.binarize:
@@ -300,7 +307,7 @@ class VAEStep:
         z = mean + std * eps
         out, dec_saved = self.dec.forward(z)
         recon = F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(1)  # [N]
-        kl = gaussian_kl(mean, log_var)  # [N]
+        kl = self.kl(mean, log_var)  # [N]
         c = 1.0 / (n * d)
         g_z = self.dec.backward(dec_saved, torch.sigmoid(out).sub_(x).mul_(c), inputs=True)
         g_mean = torch.add(g_z, mean, alpha=beta * c)
