@@ -34,10 +34,10 @@ RTOL, ATOL = 1e-5, 1e-6
 def _torchrun(cwd, *args: str, ok: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "--monitor-interval=0.2", "-m", "aegan", "train", *args]
-    env = dict(subprocess_env(), OMP_NUM_THREADS="1")
+    env = dict(subprocess_env(), OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")  # a crash: its stack
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
-    assert (done.returncode == 0) == ok, done.stderr[-3000:]
+    assert (done.returncode == 0) == ok, done.stderr[-8000:]
     return done
 
 
