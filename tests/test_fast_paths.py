@@ -292,28 +292,70 @@ def test_hand_backward_gives_autograds_gradients(activation, loss, output):
     model.zero_grad()
     want = model.training_step((x,), {"model": torch.optim.SGD(model.parameters(), lr=0.0)}, 0)
     ref = {n: p.grad.clone() for n, p in model.named_parameters()}
-    chain = dense_chain(model)
-    assert chain is not None and len(chain) == 5  # 144-16-4-8-16-144
-    got = DenseStep(model, chain, torch.optim.SGD(model.parameters(), lr=0.0))((x,), 0)
+    chains = dense_chain(model)
+    assert chains is not None and [len(c) for c in chains] == [2, 3]  # 144-16-4 / 4-8-16-144
+    got = DenseStep(model, chains, torch.optim.SGD(model.parameters(), lr=0.0))((x,), 0)
     assert float(got["loss"]) == pytest.approx(float(want["loss"]), rel=1e-6)
     for name, p in model.named_parameters():
         torch.testing.assert_close(p.grad, ref[name], rtol=1e-5, atol=1e-7, msg=name)
 
 
-def test_hand_backward_trains_like_autograd():
+# the book's denoising (17.6), tied (17.4), sparse (17.7) and hashing (exercise 17.11) models
+AE_OPTIONS = [{"input_noise": 0.2}, {"input_dropout": 0.5},
+              {"input_noise": 0.1, "input_dropout": 0.3}, {"tied": True},
+              {"tied": True, "encoder": [16, 8, 4], "activation": "elu"},
+              {"coding_activation": "sigmoid", "coding_noise": 3.0},
+              {"coding_activation": "sigmoid", "sparsity": "l1", "sparsity_weight": 0.05},
+              {"coding_activation": "sigmoid", "sparsity": "kl", "sparsity_weight": 0.5,
+               "sparsity_target": 0.1},
+              {"activation": "sigmoid", "sparsity": "kl", "sparsity_weight": 0.5, "tied": True,
+               "input_dropout": 0.2, "loss": "mse", "output": "linear"}]
+
+
+@pytest.mark.parametrize("change", AE_OPTIONS, ids=str)
+def test_hand_backward_covers_noise_dropout_tied_and_sparsity(change):
+    torch.manual_seed(0)
+    model = build_model(dataclasses.replace(DENSE, **change), IMAGES.shape[1:])
+    both = _grads_both_ways(model, _zero_lr(model), torch.from_numpy(IMAGES[:16]))
+    _assert_same_grads(both)
+    (want, _), _ = both
+    if change.get("sparsity"):
+        assert float(want["sparsity"]) > 0
+
+
+def test_kl_sparsity_gradient_is_zero_where_the_mean_is_clamped():
+    from aegan.models.autoencoder import kl_sparsity
+    from aegan.models.dense_step import _kl_gradient
+
+    a = torch.tensor([[0.0, 0.5, 1.0], [0.0, 0.3, 1.0]], requires_grad=True)
+    kl_sparsity(a, 0.1).mul(2.0).backward()
+    got = _kl_gradient(a.detach(), 2.0, 0.1)
+    assert got[:, 0].eq(0).all() and got[:, 2].eq(0).all()  # means 0 and 1: clamped
+    # d/drho of 2 KL(0.1 || rho) at rho 0.4, over 2 examples: (0.9 / 0.6 - 0.1 / 0.4) = 1.25
+    assert got[:, 1] == pytest.approx([1.25, 1.25], rel=1e-6)
+    torch.testing.assert_close(got, a.grad)
+
+
+@pytest.mark.parametrize("change", [{}, AE_OPTIONS[2], AE_OPTIONS[4], AE_OPTIONS[7]], ids=str)
+def test_hand_backward_trains_like_autograd(change):
     optim = OptimConfig("adam", lr=1e-2)
-    hand = _train(DENSE, optim, TRAIN)
-    off = _train(DENSE, optim, dataclasses.replace(TRAIN, hand_backward="off"))
+    cfg = dataclasses.replace(DENSE, **change)
+    hand = _train(cfg, optim, TRAIN)
+    off = _train(cfg, optim, dataclasses.replace(TRAIN, hand_backward="off"))
     _assert_same(hand, off, atol=1e-5)
+    assert hand[0][0].keys() == off[0][0].keys()  # the same losses logged
     assert hand[0][-1]["train_loss"] < hand[0][0]["train_loss"]  # it does learn
 
 
-@pytest.mark.parametrize("change", [{"input_noise": 0.1}, {"input_dropout": 0.2}, {"tied": True},
-                                    {"sparsity": "l1", "sparsity_weight": 1e-3},
-                                    {"net": "conv", "encoder": [4, 8]}], ids=str)
+@pytest.mark.parametrize("change", [{"net": "conv", "encoder": [4, 8]},
+                                    {"net": "recurrent", "encoder": [8, 4]}], ids=str)
 def test_hand_backward_leaves_other_models_to_autograd(change):
     cfg = dataclasses.replace(DENSE, **change)
-    assert dense_chain(build_model(cfg, IMAGES.shape[1:])) is None
+    x = IMAGES[:, :1] if change["net"] == "recurrent" else IMAGES
+    assert dense_chain(build_model(cfg, x.shape[1:])) is None
+    torch_dropout = build_model(DENSE, IMAGES.shape[1:])
+    torch_dropout.encoder.insert(0, torch.nn.Dropout(0.2))  # torch's: another random stream
+    assert dense_chain(torch_dropout) is None
     model = build_model(VAEConfig(), IMAGES.shape[1:])
     assert dense_chain(model) is None
     step = fast.step_function(model, model.configure_optimizers(OptimConfig("adam")), TRAIN,

@@ -260,7 +260,8 @@ class Autoencoder(Model):
         return self.minimize(self._losses(batch[0]), optimizers["model"])
 
     def closed_form_step(self, optimizers):
-        """A plain dense chain trained on BCE or MSE: :mod:`aegan.models.dense_step`."""
+        """A dense chain (noise, dropout, tied weights and sparsity included) trained on BCE
+        or MSE: :mod:`aegan.models.dense_step`."""
         from aegan.models.dense_step import DenseStep, dense_chain
 
         chain = dense_chain(self)

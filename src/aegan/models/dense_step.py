@@ -6,10 +6,13 @@ form, so these steps compute them directly under ``torch.no_grad()``: the forwar
 each layer's input and output, then, from the output back, ``dW = g^T h``, ``db = sum(g)``,
 ``g <- (g W) * act'`` with PyTorch's own activation-backward kernels (:class:`Chain`). The
 gradients go into ``p.grad`` and the model's own optimizers step as usual (any optimizer; the
-``torchrun`` gradient averaging hooks ``optimizer.step`` and so works unchanged).
+``torchrun`` gradient averaging hooks ``optimizer.step`` and so works unchanged). An
+autoencoder's chain may also hold tied layers (``W^T``, the gradient added to the source's),
+Gaussian noise (gradient unchanged) and aegan's dropout (gradient times the kept mask).
 
-- :class:`DenseStep`: a plain dense autoencoder on the mean binary cross-entropy of its logits
-  or the mean squared error of its output;
+- :class:`DenseStep`: a dense autoencoder on the mean binary cross-entropy of its logits or the
+  mean squared error of its output, with input noise or dropout, coding noise, tied weights
+  and an L1 or KL sparsity penalty on the codings (the book's 17.3–17.7);
 - :class:`GANStep`: the dense GAN (the book's 17.9): the discriminator's phase on one
   half-real, half-fake batch, then the generator's through the discriminator's new weights,
   for the losses of :data:`LOSS_GRADIENTS`;
@@ -22,9 +25,8 @@ Each step's result is the autograd step's up to floating-point rounding, with th
 numbers drawn in the same order (``tests/test_fast_paths.py`` compares gradients and trained
 weights).
 
-Any other model, or an option these chains do not cover (noise, dropout, sparsity, tied
-weights, conditioning, replay, spectral norm...), trains through autograd; nothing needs to be
-switched off by hand.
+Any other model, or an option these chains do not cover (conditioning, replay, spectral norm,
+convolutions...), trains through autograd; nothing needs to be switched off by hand.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from aegan.nets.layers import Dropout, GaussianNoise, TiedLinear
 
 SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 
@@ -52,7 +56,20 @@ BACKWARD = {
                                                             approximate=act.approximate),
 }
 
-Pairs = list[tuple[nn.Linear, nn.Module | None]]
+Pairs = list[tuple[nn.Module, nn.Module | None]]
+LINEAR, TIED, NOISE, DROPOUT = range(4)
+
+
+def _kind(module: nn.Module) -> int | None:
+    if type(module) is nn.Linear and module.bias is not None:
+        return LINEAR
+    if type(module) is TiedLinear:
+        return TIED
+    if type(module) is GaussianNoise:
+        return NOISE
+    if type(module) is Dropout and not module.inplace and module.p < 1:
+        return DROPOUT
+    return None
 
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
@@ -62,27 +79,43 @@ def _leaves(module: nn.Module) -> list[nn.Module]:
 
 
 def _trim(leaves: list[nn.Module]) -> list[nn.Module]:
-    """Without a leading ``Flatten`` of every value and a trailing ``Unflatten``: the chains
-    work on ``[N, features]``."""
-    first = leaves[0] if leaves else None
-    if type(first) is nn.Flatten and (first.start_dim, first.end_dim) == (1, -1):
-        leaves = leaves[1:]
+    """Without the ``Flatten`` of every value before the first layer with weights (input noise
+    and dropout may come first: they act on each value alike) and a trailing ``Unflatten``:
+    the chains work on ``[N, features]``."""
+    for i, leaf in enumerate(leaves):
+        if _kind(leaf) in (LINEAR, TIED):
+            break
+        if type(leaf) is nn.Flatten and (leaf.start_dim, leaf.end_dim) == (1, -1):
+            leaves = leaves[:i] + leaves[i + 1:]
+            break
     if leaves and type(leaves[-1]) is nn.Unflatten and leaves[-1].dim == 1:
         leaves = leaves[:-1]
     return leaves
 
 
-def chain_pairs(leaves: list[nn.Module]) -> Pairs | None:
-    """``(Linear, activation or None)`` pairs of modules that form a dense chain, or None."""
+def chain_pairs(leaves: list[nn.Module], random_layers: bool = False) -> Pairs | None:
+    """``(layer, activation or None)`` pairs of modules that form a dense chain, or None. The
+    layers are ``Linear``, and with ``random_layers`` also ``TiedLinear``, ``GaussianNoise`` and
+    aegan's ``Dropout`` (for a model whose autograd step runs the chain once, in order, so that
+    both paths draw the same random numbers)."""
+    allowed = (LINEAR, TIED, NOISE, DROPOUT) if random_layers else (LINEAR,)
     pairs: Pairs = []
     for leaf in leaves:
-        if type(leaf) is nn.Linear and leaf.bias is not None:
+        if _kind(leaf) in allowed:
             pairs.append((leaf, None))
-        elif type(leaf) in BACKWARD and pairs and pairs[-1][1] is None:
+        elif (type(leaf) in BACKWARD and pairs and pairs[-1][1] is None
+              and _kind(pairs[-1][0]) in (LINEAR, TIED)):
             pairs[-1] = (pairs[-1][0], leaf)
-        else:  # noise, dropout, a tied layer, two activations in a row, ...
+        else:  # torch's own dropout, two activations in a row, anything else
             return None
     return pairs or None
+
+
+def _params(layer: nn.Module) -> tuple[torch.Tensor, ...]:
+    """The parameters a chain layer trains (a tied layer: its source's weight and its bias)."""
+    if type(layer) is TiedLinear:
+        return layer.source[0].weight, layer.bias
+    return tuple(layer.parameters())
 
 
 def _exactly(model: nn.Module, cls: type) -> bool:
@@ -93,70 +126,129 @@ def _exactly(model: nn.Module, cls: type) -> bool:
 
 def _covers(pairs: list[Pairs], *modules: nn.Module) -> bool:
     """The chains hold exactly the modules' parameters: nothing would go untrained."""
-    chained = {id(p) for chain in pairs for lin, _ in chain for p in (lin.weight, lin.bias)}
+    chained = {id(p) for chain in pairs for layer, _ in chain for p in _params(layer)}
     return chained == {id(p) for m in modules for p in m.parameters()}
 
 
 class Chain:
-    """A dense chain's forward pass, keeping what its backward pass needs, and that pass."""
+    """A dense chain's forward pass, keeping what its backward pass needs, and that pass.
+    ``accumulate``: weights whose gradient another chain wrote first in the same step (the
+    sources of tied layers), to which this one adds."""
 
-    def __init__(self, pairs: Pairs):
+    def __init__(self, pairs: Pairs, accumulate: frozenset[int] = frozenset()):
         self.pairs = pairs
+        self.kinds = [_kind(layer) for layer, _ in pairs]
         self.act_backward = [BACKWARD[type(act)] if act is not None else None
                              for _, act in pairs]
+        # below the first weighted layer, nothing needs a gradient unless asked for
+        self.first = min(i for i, k in enumerate(self.kinds) if k in (LINEAR, TIED))
+        self.accumulate = accumulate
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, list]:
-        saved = []
-        for lin, act in self.pairs:
-            pre = torch.addmm(lin.bias, h, lin.weight.t())
-            out = pre if act is None else act(pre)
-            saved.append((h, pre, out))
-            h = out
+        saved: list = []
+        for (layer, act), kind in zip(self.pairs, self.kinds):
+            if kind == NOISE:
+                h = layer(h)
+                saved.append(None)
+            elif kind == DROPOUT:
+                mask = layer.mask(h) if layer.training and layer.p else None
+                h = h if mask is None else h * mask
+                saved.append(mask)
+            else:
+                pre = torch.addmm(layer.bias, h, layer.weight.t())
+                out = pre if act is None else act(pre)
+                saved.append((h, pre, out))
+                h = out
         return h, saved
+
+    def _put(self, p: torch.Tensor, grad: torch.Tensor) -> None:
+        if id(p) in self.accumulate and p.grad is not None:
+            p.grad.add_(grad)
+        else:
+            p.grad = grad
 
     def backward(self, saved: list, grad: torch.Tensor, weights: bool = True,
                  inputs: bool = False) -> torch.Tensor | None:
         """From ``grad`` (w.r.t. the output) back: the weights' gradients into ``p.grad`` when
         ``weights``; returns the gradient w.r.t. the input when ``inputs``."""
-        for i in range(len(self.pairs) - 1, -1, -1):
-            lin, act = self.pairs[i]
+        stop = 0 if inputs else self.first
+        for i in range(len(self.pairs) - 1, stop - 1, -1):
+            kind, (layer, act) = self.kinds[i], self.pairs[i]
+            if kind == NOISE:  # x + noise
+                continue
+            if kind == DROPOUT:
+                grad = grad if saved[i] is None else grad * saved[i]
+                continue
             h_in, pre, out = saved[i]
             if act is not None:
                 grad = self.act_backward[i](act, grad, pre, out)
             if weights:
-                lin.weight.grad = grad.t().mm(h_in)
-                lin.bias.grad = grad.sum(0)
-            if i or inputs:
-                grad = grad.mm(lin.weight)
+                if kind == TIED:  # y = h W_source + b
+                    self._put(layer.source[0].weight, h_in.t().mm(grad))
+                else:
+                    self._put(layer.weight, grad.t().mm(h_in))
+                self._put(layer.bias, grad.sum(0))
+            if i > stop or inputs:
+                grad = grad.mm(layer.weight)
         return grad if inputs else None
 
 
 # -- autoencoders ------------------------------------------------------------------------------
-def dense_chain(model: nn.Module) -> Pairs | None:
-    """The ``(Linear, activation or None)`` pairs of a plain dense autoencoder, or None when
-    ``model`` is anything else (the step then stays with autograd)."""
+def dense_chain(model: nn.Module) -> tuple[Pairs, Pairs] | None:
+    """The encoder's and the decoder's chains of a dense autoencoder, or None when ``model`` is
+    anything else (the step then stays with autograd)."""
     from aegan.models.autoencoder import Autoencoder
 
     if not _exactly(model, Autoencoder):
         return None
-    if model.config.sparsity:  # the one option the modules do not show
+    enc = chain_pairs(_trim(_leaves(model.encoder)), random_layers=True)
+    dec = chain_pairs(_trim(_leaves(model.decoder)), random_layers=True)
+    if enc is None or dec is None or any(_kind(layer) == DROPOUT for layer, _ in dec):
         return None
-    pairs = chain_pairs(_trim(_leaves(model.encoder) + _leaves(model.decoder)))
-    return pairs if pairs and _covers([pairs], model) else None
+    weighted = [_kind(layer) in (LINEAR, TIED) for layer, _ in enc + dec]
+    if not (any(weighted[:len(enc)]) and any(weighted[len(enc):])):
+        return None
+    return (enc, dec) if _covers([enc, dec], model) else None
+
+
+def _l1_gradient(codings: torch.Tensor, weight: float) -> torch.Tensor:
+    """d/da of ``weight * mean_n sum_j |a_nj|``."""
+    return torch.sign(codings).mul_(weight / len(codings))
+
+
+def _kl_gradient(codings: torch.Tensor, weight: float, target: float) -> torch.Tensor:
+    """d/da of ``weight * sum_j KL(target || rho_j)``, ``rho_j`` the clamped mean of unit ``j``
+    (:func:`aegan.models.autoencoder.kl_sparsity`); 0 where the clamp holds, as autograd's."""
+    mean = codings.mean(0)
+    rho = mean.clamp(1e-7, 1 - 1e-7)
+    g = ((1 - target) / (1 - rho) - target / rho).mul_((mean == rho).to(rho.dtype))
+    return g.mul_(weight / len(codings)).expand_as(codings)
 
 
 class DenseStep:
-    """``(batch, step) -> {"loss": ...}``, the same contract as ``model.training_step``."""
+    """``(batch, step) -> losses``, the same contract as ``model.training_step``."""
 
-    def __init__(self, model: nn.Module, chain: Pairs, optimizer: torch.optim.Optimizer):
-        self.chain, self.optimizer = Chain(chain), optimizer
+    def __init__(self, model: nn.Module, chains: tuple[Pairs, Pairs],
+                 optimizer: torch.optim.Optimizer):
+        enc, dec = chains
+        tied = frozenset(id(layer.source[0].weight) for layer, _ in dec
+                         if _kind(layer) == TIED)
+        self.enc, self.dec = Chain(enc, accumulate=tied), Chain(dec)
+        self.model, self.optimizer = model, optimizer
         self.bce = model.config.loss == "bce"
         self.sigmoid_out = model.config.output == "sigmoid"
+
+    def _sparsity_gradient(self, codings: torch.Tensor) -> torch.Tensor:
+        c = self.model.config
+        if c.sparsity == "l1":
+            return _l1_gradient(codings, c.sparsity_weight)
+        return _kl_gradient(codings, c.sparsity_weight, c.sparsity_target)
 
     @torch.no_grad()
     def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, torch.Tensor]:
         x = batch[0].reshape(len(batch[0]), -1)
-        h, saved = self.chain.forward(x)
+        codings, enc_saved = self.enc.forward(x)
+        h, dec_saved = self.dec.forward(codings)
         if self.bce:  # d/do mean(BCE(sigmoid(o), x)) = (sigmoid(o) - x) / n
             loss = F.binary_cross_entropy_with_logits(h, x)
             grad = torch.sigmoid(h).sub_(x).mul_(1.0 / h.numel())
@@ -166,9 +258,15 @@ class DenseStep:
             grad = (y - x).mul_(2.0 / h.numel())
             if self.sigmoid_out:
                 grad = aten.sigmoid_backward(grad, y)
-        self.chain.backward(saved, grad)
+        grad = self.dec.backward(dec_saved, grad, inputs=True)
+        penalty = self.model.sparsity_penalty(codings)
+        if penalty is not None:
+            grad = grad + self._sparsity_gradient(codings)
+        self.enc.backward(enc_saved, grad)
         self.optimizer.step()
-        return {"loss": loss}
+        if penalty is None:
+            return {"loss": loss}
+        return {"loss": loss + penalty, "recon": loss, "sparsity": penalty}
 
 
 # -- GANs ----------------------------------------------------------------------------------------

@@ -36,7 +36,12 @@ class Dropout(nn.Dropout):
             return x
         if x.device.type != "cpu" or x.dtype != torch.float32 or self.inplace or self.p == 1:
             return F.dropout(x, self.p, True, self.inplace)
-        return x * torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
+        return x * self.mask(x)
+
+    def mask(self, x: torch.Tensor) -> torch.Tensor:
+        """The CPU fp32 draw: 0 with probability ``p``, else ``1 / (1 - p)``. ``forward``
+        multiplies by it; a closed-form backward (:mod:`aegan.models.dense_step`) keeps it."""
+        return torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
 
 
 class TiedLinear(nn.Module):

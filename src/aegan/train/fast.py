@@ -22,7 +22,7 @@ millisecond of arithmetic per batch on a GPU). Each path is switched by a field 
   ``torch.cuda.graph`` advances on each replay. The last, smaller batch of an epoch runs eagerly.
   If capture fails, the run goes on eagerly after one log line. Never taken on the CPU.
 - ``hand_backward`` ``auto``: on the CPU, fp32 and uncompiled, a model that offers a
-  ``closed_form_step`` (a plain dense autoencoder, GAN or Bernoulli VAE:
+  ``closed_form_step`` (a dense autoencoder, GAN or Bernoulli VAE:
   :mod:`aegan.models.dense_step`) trains with its gradients in closed form instead of by
   autograd.
 """
