@@ -294,7 +294,7 @@ def test_hand_backward_gives_autograds_gradients(activation, loss, output):
     ref = {n: p.grad.clone() for n, p in model.named_parameters()}
     chains = dense_chain(model)
     assert chains is not None and [len(c) for c in chains] == [2, 3]  # 144-16-4 / 4-8-16-144
-    got = DenseStep(model, chains, torch.optim.SGD(model.parameters(), lr=0.0))((x,), 0)
+    got = DenseStep(model, chains, torch.optim.Adam(model.parameters(), lr=0.0))((x,), 0)
     assert float(got["loss"]) == pytest.approx(float(want["loss"]), rel=1e-6)
     for name, p in model.named_parameters():
         torch.testing.assert_close(p.grad, ref[name], rtol=1e-5, atol=1e-7, msg=name)
@@ -323,6 +323,25 @@ def test_hand_backward_covers_noise_dropout_tied_and_sparsity(change):
         assert float(want["sparsity"]) > 0
 
 
+def test_only_plain_sgd_without_hooks_is_folded_into_the_products():
+    from aegan.models.dense_step import plain_sgd_rates
+
+    model = build_model(DENSE, IMAGES.shape[1:])
+    params = list(model.parameters())
+    sgd = torch.optim.SGD([{"params": params[:2]}, {"params": params[2:], "lr": 0.5}], lr=1.0)
+    assert plain_sgd_rates(sgd) == {id(p): 1.0 if i < 2 else 0.5 for i, p in enumerate(params)}
+    for other in (torch.optim.SGD(params, lr=1.0, momentum=0.9),
+                  torch.optim.SGD(params, lr=1.0, weight_decay=1e-4),
+                  torch.optim.SGD(params, lr=1.0, maximize=True),
+                  torch.optim.Adam(params, lr=1.0)):
+        assert plain_sgd_rates(other) is None
+    step = DenseStep(model, dense_chain(model), torch.optim.SGD(params, lr=1.0))
+    step((torch.from_numpy(IMAGES[:8]),), 0)
+    assert all(p.grad is None for p in params)  # updated in place: no gradient kept
+    sgd.register_step_pre_hook(lambda *args: None)  # as torchrun's gradient averaging does
+    assert plain_sgd_rates(sgd) is None
+
+
 def test_kl_sparsity_gradient_is_zero_where_the_mean_is_clamped():
     from aegan.models.autoencoder import kl_sparsity
     from aegan.models.dense_step import _kl_gradient
@@ -336,9 +355,12 @@ def test_kl_sparsity_gradient_is_zero_where_the_mean_is_clamped():
     torch.testing.assert_close(got, a.grad)
 
 
-@pytest.mark.parametrize("change", [{}, AE_OPTIONS[2], AE_OPTIONS[4], AE_OPTIONS[7]], ids=str)
-def test_hand_backward_trains_like_autograd(change):
-    optim = OptimConfig("adam", lr=1e-2)
+@pytest.mark.parametrize("change,optim", [
+    ({}, OptimConfig("adam", lr=1e-2)), ({}, OptimConfig("sgd", lr=1.0)),
+    (AE_OPTIONS[2], OptimConfig("sgd", lr=1.0)), (AE_OPTIONS[4], OptimConfig("sgd", lr=1.0)),
+    (AE_OPTIONS[7], OptimConfig("adam", lr=1e-2))], ids=str)
+def test_hand_backward_trains_like_autograd(change, optim):
+    # plain SGD: the update folded into the products (plain_sgd_rates), except with tied weights
     cfg = dataclasses.replace(DENSE, **change)
     hand = _train(cfg, optim, TRAIN)
     off = _train(cfg, optim, dataclasses.replace(TRAIN, hand_backward="off"))
@@ -404,7 +426,8 @@ def _zero_lr(model):
 
     players = ({"generator": model.generator, "discriminator": model.discriminator}
                if isinstance(model, GAN) else {"model": model})
-    return {k: torch.optim.SGD(m.parameters(), lr=0.0) for k, m in players.items()}
+    # Adam, not SGD: plain SGD's update would be folded into the products, leaving no p.grad
+    return {k: torch.optim.Adam(m.parameters(), lr=0.0) for k, m in players.items()}
 
 
 @pytest.mark.parametrize("change", [{}, {"loss": "bce-minimax"}, {"loss": "lsgan"},

@@ -130,6 +130,25 @@ def _covers(pairs: list[Pairs], *modules: nn.Module) -> bool:
     return chained == {id(p) for m in modules for p in m.parameters()}
 
 
+def put_grad(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor | None = None,
+             accumulate: bool = False) -> None:
+    """``p.grad <- a @ b``, or the sum of ``a``'s rows when ``b`` is None; ``+=`` with
+    ``accumulate``. Into the gradient tensor of the step before when there is one: a fresh
+    tensor of a few hundred kB costs page faults on every step."""
+    grad = p.grad
+    if grad is None:
+        p.grad = a.sum(0) if b is None else a.mm(b)
+    elif accumulate:
+        if b is None:
+            grad.add_(a.sum(0))
+        else:
+            grad.addmm_(a, b)
+    elif b is None:
+        torch.sum(a, 0, out=grad)
+    else:
+        torch.mm(a, b, out=grad)
+
+
 class Chain:
     """A dense chain's forward pass, keeping what its backward pass needs, and that pass.
     ``accumulate``: weights whose gradient another chain wrote first in the same step (the
@@ -161,16 +180,14 @@ class Chain:
                 h = out
         return h, saved
 
-    def _put(self, p: torch.Tensor, grad: torch.Tensor) -> None:
-        if id(p) in self.accumulate and p.grad is not None:
-            p.grad.add_(grad)
-        else:
-            p.grad = grad
-
     def backward(self, saved: list, grad: torch.Tensor, weights: bool = True,
-                 inputs: bool = False) -> torch.Tensor | None:
+                 inputs: bool = False, rates: dict[int, float] | None = None
+                 ) -> torch.Tensor | None:
         """From ``grad`` (w.r.t. the output) back: the weights' gradients into ``p.grad`` when
-        ``weights``; returns the gradient w.r.t. the input when ``inputs``."""
+        ``weights``; returns the gradient w.r.t. the input when ``inputs``. With ``rates``
+        (:func:`plain_sgd_rates`; no tied layers), plain SGD's update is folded into the
+        products instead: ``W <- W - lr g^T h`` in place, once the layer's input gradient is
+        computed, and ``p.grad`` is not written."""
         stop = 0 if inputs else self.first
         for i in range(len(self.pairs) - 1, stop - 1, -1):
             kind, (layer, act) = self.kinds[i], self.pairs[i]
@@ -180,17 +197,39 @@ class Chain:
                 grad = grad if saved[i] is None else grad * saved[i]
                 continue
             h_in, pre, out = saved[i]
-            if act is not None:
-                grad = self.act_backward[i](act, grad, pre, out)
-            if weights:
-                if kind == TIED:  # y = h W_source + b
-                    self._put(layer.source[0].weight, h_in.t().mm(grad))
-                else:
-                    self._put(layer.weight, grad.t().mm(h_in))
-                self._put(layer.bias, grad.sum(0))
-            if i > stop or inputs:
-                grad = grad.mm(layer.weight)
+            g_out = grad if act is None else self.act_backward[i](act, grad, pre, out)
+            grad = g_out.mm(layer.weight) if i > stop or inputs else None
+            if not weights:
+                continue
+            if rates is not None:
+                layer.weight.addmm_(g_out.t(), h_in, alpha=-rates[id(layer.weight)])
+                layer.bias.add_(g_out.sum(0), alpha=-rates[id(layer.bias)])
+                continue
+            if kind == TIED:  # y = h W_source + b
+                put_grad(layer.source[0].weight, h_in.t(), g_out)
+            else:
+                put_grad(layer.weight, g_out.t(), h_in, id(layer.weight) in self.accumulate)
+            put_grad(layer.bias, g_out)
         return grad if inputs else None
+
+
+def plain_sgd_rates(optimizer: torch.optim.Optimizer) -> dict[int, float] | None:
+    """``id(parameter) -> learning rate`` when ``optimizer`` is plain SGD (no momentum, weight
+    decay, maximize or step hooks: its step is ``p -= lr p.grad``, nothing else), else None.
+    Read at every step: a schedule changes the rates, ``torchrun`` adds a hook."""
+    from torch.optim import optimizer as base
+
+    if (type(optimizer) is not torch.optim.SGD or optimizer._optimizer_step_pre_hooks
+            or optimizer._optimizer_step_post_hooks or base._global_optimizer_pre_hooks
+            or base._global_optimizer_post_hooks):
+        return None
+    rates = {}
+    for group in optimizer.param_groups:
+        if (group["momentum"] or group["weight_decay"] or group["maximize"]
+                or group["differentiable"] or torch.is_tensor(group["lr"])):
+            return None
+        rates.update((id(p), group["lr"]) for p in group["params"])
+    return rates
 
 
 # -- autoencoders ------------------------------------------------------------------------------
@@ -235,6 +274,7 @@ class DenseStep:
                          if _kind(layer) == TIED)
         self.enc, self.dec = Chain(enc, accumulate=tied), Chain(dec)
         self.model, self.optimizer = model, optimizer
+        self.fold = not tied  # a tied weight is used again after its first gradient
         self.bce = model.config.loss == "bce"
         self.sigmoid_out = model.config.output == "sigmoid"
 
@@ -258,12 +298,14 @@ class DenseStep:
             grad = (y - x).mul_(2.0 / h.numel())
             if self.sigmoid_out:
                 grad = aten.sigmoid_backward(grad, y)
-        grad = self.dec.backward(dec_saved, grad, inputs=True)
+        rates = plain_sgd_rates(self.optimizer) if self.fold else None
+        grad = self.dec.backward(dec_saved, grad, inputs=True, rates=rates)
         penalty = self.model.sparsity_penalty(codings)
         if penalty is not None:
             grad = grad + self._sparsity_gradient(codings)
-        self.enc.backward(enc_saved, grad)
-        self.optimizer.step()
+        self.enc.backward(enc_saved, grad, rates=rates)
+        if rates is None:
+            self.optimizer.step()
         if penalty is None:
             return {"loss": loss}
         return {"loss": loss + penalty, "recon": loss, "sparsity": penalty}
@@ -411,8 +453,8 @@ class VAEStep:
         g_mean = torch.add(g_z, mean, alpha=beta * c)
         g_log_var = (g_z * eps).mul_(std).add_(std.square().sub_(1.0), alpha=beta * c).mul_(0.5)
         for head, g in ((mh, g_mean), (vh, g_log_var)):
-            head.weight.grad = g.t().mm(h)
-            head.bias.grad = g.sum(0)
+            put_grad(head.weight, g.t(), h)
+            put_grad(head.bias, g)
         g_h = torch.addmm(g_mean.mm(mh.weight), g_log_var, vh.weight)
         self.enc.backward(enc_saved, g_h)
         self.optimizer.step()
