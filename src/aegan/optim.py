@@ -14,7 +14,7 @@ kernel, of which it is a special case.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 
@@ -95,8 +95,8 @@ class FusedRMSprop(torch.optim.RMSprop):
                  weight_decay: float = 0.0, maximize: bool = False):
         super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                          maximize=maximize)
-        self._scratch: dict[torch.Tensor, torch.Tensor] = {}
         self._steps: dict[torch.device, torch.Tensor] = {}
+        self._plans: dict[int, _Plan] = {}  # id(param group) -> its plan
 
     @staticmethod
     def available() -> bool:
@@ -115,37 +115,78 @@ class FusedRMSprop(torch.optim.RMSprop):
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
-            states = [self.state[p] for p in params]
-            for p, state in zip(params, states):
-                if not state:  # as torch.optim.RMSprop keeps it
-                    where = p.device if group["capturable"] else None
-                    state["step"] = torch.zeros((), dtype=torch.float32, device=where)
-                    state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            torch._foreach_add_([state["step"] for state in states], 1.0)
+            plan = self._plan(params, group)
+            if plan.counts is not None:  # every parameter's "step", in one kernel
+                plan.counts.add_(1.0)
+            else:
+                torch._foreach_add_(plan.steps, 1.0)
             grads = [p.grad for p in params]
             if any(g.is_sparse for g in grads):
                 raise RuntimeError("RMSprop does not support sparse gradients")
             # the kernel walks each tensor's memory in order: the layouts must agree
-            grads = [g if g.stride() == p.stride() else torch.empty_like(p).copy_(g)
-                     for p, g in zip(params, grads)]
-            kinds: dict[tuple, list[int]] = {}  # one kernel call per device and dtype
-            for i, p in enumerate(params):
-                kinds.setdefault((p.device, p.dtype), []).append(i)
-            for (device, _), pick in kinds.items():
-                self._fused([params[i] for i in pick], [grads[i] for i in pick],
-                            [states[i]["square_avg"] for i in pick], group, device)
+            grads = [g if g.stride() == s else torch.empty_like(p).copy_(g)
+                     for p, g, s in zip(params, grads, plan.strides)]
+            for device, pick, ps, firsts, squares in plan.calls:
+                torch._fused_adam_(ps, grads if pick is None else [grads[i] for i in pick],
+                                   firsts, squares, [], [self._step_of(device)] * len(ps),
+                                   lr=float(group["lr"]), beta1=0.0, beta2=group["alpha"],
+                                   weight_decay=group["weight_decay"], eps=group["eps"],
+                                   amsgrad=False, maximize=group["maximize"])
         return loss
 
-    def _fused(self, params, grads, squares, group, device) -> None:
+    def _step_of(self, device: torch.device) -> torch.Tensor:
         if device not in self._steps:
             self._steps[device] = torch.tensor(_NO_BIAS_CORRECTION, device=device)
-        firsts = []
-        for p in params:  # scratch space: made at the first step, again after a move
-            buf = self._scratch.get(p)
-            if buf is None or buf.shape != p.shape or buf.device != p.device:
-                buf = self._scratch[p] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            firsts.append(buf)
-        torch._fused_adam_(params, grads, firsts, squares, [], [self._steps[device]] * len(params),
-                           lr=float(group["lr"]), beta1=0.0, beta2=group["alpha"],
-                           weight_decay=group["weight_decay"], eps=group["eps"], amsgrad=False,
-                           maximize=group["maximize"])
+        return self._steps[device]
+
+    def _plan(self, params: list[torch.Tensor], group: dict) -> _Plan:
+        """What a step over ``params`` needs, made once and checked at every step: made again
+        when other parameters have gradients, the state was replaced (``load_state_dict``) or
+        a tensor moved."""
+        key = tuple(map(id, params))
+        plan = self._plans.get(id(group))
+        states = [self.state[p] for p in params]
+        if plan is not None and plan.key == key and plan.holds(params, states):
+            return plan
+        for p, state in zip(params, states):
+            if not state:  # as torch.optim.RMSprop keeps it
+                where = p.device if group["capturable"] else None
+                state["step"] = torch.zeros((), dtype=torch.float32, device=where)
+                state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        plan = self._plans[id(group)] = _Plan(key, params, states)
+        return plan
+
+
+class _Plan:
+    """A parameter group's tensors for :class:`FusedRMSprop`. The state's ``step`` counts
+    become views of one tensor where they share a device and dtype (one ``add_`` a step, not
+    one per parameter); the kernel's first-moment buffers are scratch outside the state; the
+    parameters are grouped by device and dtype, one kernel call each."""
+
+    def __init__(self, key: tuple[int, ...], params: list[torch.Tensor], states: list[dict]):
+        self.key = key
+        steps = [state["step"] for state in states]
+        self.counts: torch.Tensor | None = None
+        if len({(t.device, t.dtype) for t in steps}) == 1:
+            self.counts = torch.stack(steps)
+            for i, state in enumerate(states):
+                state["step"] = self.counts[i]
+        self.steps = [state["step"] for state in states]
+        self.squares = [state["square_avg"] for state in states]
+        firsts = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
+        self.strides = [p.stride() for p in params]
+        self.devices = [p.device for p in params]
+        kinds: dict[tuple, list[int]] = {}
+        for i, p in enumerate(params):
+            kinds.setdefault((p.device, p.dtype), []).append(i)
+        # (device, indices or None for all, params, first moments, second moments)
+        self.calls = [(device, None if len(pick) == len(params) else pick,
+                       [params[i] for i in pick], [firsts[i] for i in pick],
+                       [self.squares[i] for i in pick])
+                      for (device, _), pick in kinds.items()]
+
+    def holds(self, params: list[torch.Tensor], states: list[dict]) -> bool:
+        return all(state.get("step") is step and state.get("square_avg") is square
+                   and p.device == device and p.stride() == stride
+                   for p, state, step, square, device, stride in zip(
+                       params, states, self.steps, self.squares, self.devices, self.strides))
