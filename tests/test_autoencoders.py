@@ -92,6 +92,26 @@ def test_noise_only_while_training():
     assert not torch.equal(model.encode(x), model.encode(x))
 
 
+@pytest.mark.parametrize("config, shape", [
+    (AutoencoderConfig(encoder=[8, 4], input_noise=0.5, sparsity="l1"), (1, 6, 6)),
+    (AutoencoderConfig(net="conv", encoder=[4, 8]), (1, 8, 8)),
+    (AutoencoderConfig(net="recurrent", encoder=[6, 3], decoder=[6]), (1, 5, 4)),
+])
+def test_validation_step_is_one_pass_with_the_losses_of_reconstruct(config, shape):
+    torch.manual_seed(0)
+    model = build_model(config, shape).eval()
+    x = torch.rand(5, *shape)
+    calls = []
+    model.encoder.register_forward_hook(lambda *_: calls.append(1))
+    with torch.no_grad():
+        out = model.validation_step((x,))
+        assert len(calls) == 1
+        recon = model.reconstruct(x)
+        expected = torch.nn.functional.binary_cross_entropy(recon, x)
+    assert out["mse"].item() == pytest.approx(torch.mean((recon - x) ** 2).item(), rel=1e-5)
+    assert out.get("recon", out["loss"]).item() == pytest.approx(expected.item(), rel=1e-4)
+
+
 def _greedy_config(epochs=3):
     stages = [GreedyStage(2, OptimConfig("sgd", lr=0.5)), GreedyStage(2, OptimConfig("sgd", lr=0.05))]
     return RunConfig(model=AutoencoderConfig(encoder=[16, 4], greedy=stages),

@@ -246,18 +246,19 @@ class Autoencoder(Model):
             return cfg.sparsity_weight * kl_sparsity(codings, cfg.sparsity_target)
         return None
 
-    def _losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _losses(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The losses and the decoder's raw output (logits for a sigmoid output)."""
         codings = self.encoder(x)
         out = self.decoder(codings)
         recon = self.reconstruction_loss(out, x)
         penalty = self.sparsity_penalty(codings)
         if penalty is None:
-            return {"loss": recon}
-        return {"loss": recon + penalty, "recon": recon, "sparsity": penalty}
+            return {"loss": recon}, out
+        return {"loss": recon + penalty, "recon": recon, "sparsity": penalty}, out
 
     # -- the step contract ------------------------------------------------------------------
     def training_step(self, batch, optimizers, step):
-        return self.minimize(self._losses(batch[0]), optimizers["model"])
+        return self.minimize(self._losses(batch[0])[0], optimizers["model"])
 
     def closed_form_step(self, optimizers):
         """A dense chain (noise, dropout, tied weights and sparsity included) trained on BCE
@@ -270,8 +271,8 @@ class Autoencoder(Model):
     @torch.no_grad()
     def validation_step(self, batch):
         x = batch[0]
-        losses = self._losses(x)
-        losses["mse"] = F.mse_loss(self.reconstruct(x), x)
+        losses, out = self._losses(x)  # in eval mode the same pass as reconstruct(x)
+        losses["mse"] = F.mse_loss(self._output(out), x)
         return losses
 
     # -- greedy layer-wise pretraining --------------------------------------------------------
