@@ -5,7 +5,6 @@ networks by their parameter counts, conditional sampling, exact resume, and bad 
 from __future__ import annotations
 
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -115,6 +114,27 @@ def test_generator_phase_leaves_the_discriminator_untouched(options):
     assert all(p.requires_grad for p in model.discriminator.parameters())  # restored
     changed = [k for k, v in model.generator.state_dict().items() if not torch.equal(v, g_before[k])]
     assert any(k.endswith("weight") for k in changed)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(spectral_norm=True, minibatch_std=True,
+                                                   label_smoothing=0.1)])
+def test_validation_runs_the_discriminator_once_on_each_batch(options):
+    torch.manual_seed(0)
+    model = build_model(GANConfig(**SMALL, **options), (1, 8, 8)).eval()
+    x = torch.rand(16, 1, 8, 8) * 2 - 1
+    calls = []
+    model.discriminator.register_forward_hook(lambda *_: calls.append(1))
+    out = model.validation_step((x,))
+    assert len(calls) == 2  # the real batch and the fakes, whose logits serve both losses
+    with torch.no_grad():  # the losses by their definitions, on the same seeded codings
+        z = torch.randn((16, model.z_dim), generator=torch.Generator().manual_seed(0))
+        fake = model.generator(z, None)
+        real_logits, fake_logits = model.discriminator(x, None), model.discriminator(fake, None)
+        d_loss = model.loss_d(real_logits, fake_logits, 1.0 - model.config.label_smoothing)
+        g_loss = model.loss_g(fake_logits)
+    assert out["d_loss"].item() == pytest.approx(d_loss.item(), rel=1e-6)
+    assert out["g_loss"].item() == out["loss"].item() == pytest.approx(g_loss.item(), rel=1e-6)
+    assert out["d_fake"].item() == pytest.approx(fake_logits.mean().item(), rel=1e-6, abs=1e-7)
 
 
 def test_n_critic_steps_of_the_discriminator_per_generator_step():

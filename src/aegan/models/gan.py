@@ -295,15 +295,20 @@ class GAN(Model):
         c = self.config
         real_logits = self.discriminator(real, labels)
         fake_logits = self.discriminator(fake, fake_labels)
-        d_loss = self.loss_d(real_logits, fake_logits, 1.0 - c.label_smoothing)
-        out = {"d_loss": d_loss, "d_real": real_logits.mean().detach(),
-               "d_fake": fake_logits.mean().detach()}
+        out = self._d_terms(real_logits, fake_logits)
+        d_loss = out["d_loss"]
         if c.loss == "wgan-gp" and penalty:
             gp = gradient_penalty(lambda x: self.discriminator(x, labels), real, fake)
             out["gp"] = gp.detach()
             d_loss = d_loss + c.gp_weight * gp
         out["d_total"] = d_loss
         return out
+
+    def _d_terms(self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+                 ) -> dict[str, torch.Tensor]:
+        d_loss = self.loss_d(real_logits, fake_logits, 1.0 - self.config.label_smoothing)
+        return {"d_loss": d_loss, "d_real": real_logits.mean().detach(),
+                "d_fake": fake_logits.mean().detach()}
 
     def discriminator_step(self, x: torch.Tensor, labels: torch.Tensor | None,
                            optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -366,7 +371,7 @@ class GAN(Model):
         labels = batch[1] if self.num_classes else None
         z = torch.randn((len(x), self.z_dim), generator=torch.Generator().manual_seed(0))
         fake = self.generator(z.to(x.device), labels)
-        out = self.discriminator_losses(x, labels, fake, labels, penalty=False)
-        out.pop("d_total")
-        g_loss = self.loss_g(self.discriminator(fake, labels))
+        fake_logits = self.discriminator(fake, labels)  # one pass serves both players' losses
+        out = self._d_terms(self.discriminator(x, labels), fake_logits)
+        g_loss = self.loss_g(fake_logits)
         return {"loss": g_loss, "g_loss": g_loss, **out}
