@@ -12,8 +12,11 @@ Every measurement runs in a fresh Python process with a fixed number of intra-op
 (recorded with it) and reports samples per second, seconds per epoch (median over the epochs;
 validation included, as Keras' ``fit`` with ``validation_data`` times it), peak memory (the
 process's maximum RSS on the CPU, ``torch.cuda.max_memory_allocated`` on CUDA) and the loss
-reached (validation loss after the last epoch). One JSON line per measurement on stdout, a
-Markdown table on stderr; ``--json`` also writes them all, with the machine, date and versions.
+reached (validation loss after the last epoch). ``train_s_per_epoch`` is the same median without
+the validation pass: the book's GAN loops (``gan``, ``dcgan`` in ``keras_book.py``) validate
+nothing, so for those presets "vs Keras" compares training time with training time. One JSON
+line per measurement on stdout, a Markdown table on stderr; ``--json`` also writes them all,
+with the machine, date and versions.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ PRESETS = ("book/stacked", "book/tied", "book/conv", "book/vae", "book/denoising
            "book/gan", "book/dcgan")
 KERAS = {"book/stacked": "stacked", "book/conv": "conv", "book/vae": "vae", "book/gan": "gan",
          "book/dcgan": "dcgan"}  # presets with a model in keras_book.py
+KERAS_NO_VALIDATION = {"book/gan", "book/dcgan"}  # its hand-written GAN loop validates nothing
 # --fast-paths: each path switched off (or on) alone, against the defaults
 FAST_PATHS = {
     "all-off": "train.channels_last=off,train.cuda_graph=off,train.hand_backward=off,"
@@ -93,9 +97,20 @@ def child_aegan(spec: dict) -> dict:
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, data.sample_shape)
     trainer = Trainer(model, config.train, config.optim, progress=False)
+    valid_s, evaluate = [], trainer.evaluate
+
+    def timed_evaluate(*args, **kwargs):  # the validation pass's share of each epoch
+        start = time.perf_counter()
+        out = evaluate(*args, **kwargs)
+        valid_s.append(time.perf_counter() - start)
+        return out
+
+    trainer.evaluate = timed_evaluate
     history = trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid)
     times = [r["time_s"] for r in history]
-    return {"n_train": len(data.x_train), "epoch_s": times, "loss": history[-1].get("valid_loss"),
+    return {"n_train": len(data.x_train), "epoch_s": times,
+            "train_s": [round(t - v, 4) for t, v in zip(times, valid_s)],
+            "loss": history[-1].get("valid_loss"),
             "train_loss": history[-1]["train_loss"], "peak_mb": _peak_memory_mb(spec["device"])}
 
 
@@ -122,7 +137,7 @@ def child_plain(spec: dict) -> dict:
     x = torch.as_tensor(data.x_train, dtype=torch.float32)
     x_valid = torch.as_tensor(data.x_valid, dtype=torch.float32).to(device)
     loader = DataLoader(TensorDataset(x), batch_size=config.train.batch_size, shuffle=True)
-    times, step, running, valid = [], 0, 0.0, None
+    times, train_s, step, running, valid = [], [], 0, 0.0, None
     for _ in range(config.train.epochs):
         start = time.perf_counter()
         model.train()
@@ -130,6 +145,7 @@ def child_plain(spec: dict) -> dict:
             out = model.training_step((xb.to(device),), optimizers, step)
             running += float(out["loss"])
             step += 1
+        train_s.append(time.perf_counter() - start)
         model.eval()
         with torch.no_grad():
             losses = [(model.validation_step((vb,))["loss"], len(vb))
@@ -138,7 +154,8 @@ def child_plain(spec: dict) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(round(time.perf_counter() - start, 4))
-    return {"n_train": len(x), "epoch_s": times, "loss": valid, "train_loss": running / step,
+    return {"n_train": len(x), "epoch_s": times, "train_s": [round(t, 4) for t in train_s],
+            "loss": valid, "train_loss": running / step,
             "peak_mb": _peak_memory_mb(spec["device"])}
 
 
@@ -155,7 +172,9 @@ def child_keras(spec: dict) -> dict:
         raise RuntimeError(f"keras_book.py failed: {proc.stderr.strip().splitlines()[-1:]}")
     out = json.loads(lines[-1])
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"n_train": out["samples"], "epoch_s": [out["sec_per_epoch"]], "loss": out["final_loss"],
+    no_valid = spec["preset"] in KERAS_NO_VALIDATION
+    return {"n_train": out["samples"], "epoch_s": [out["sec_per_epoch"]],
+            "train_s": [out["sec_per_epoch"]] if no_valid else None, "loss": out["final_loss"],
             "train_loss": None, "peak_mb": round(peak, 1), "framework": out["framework"]}
 
 
@@ -191,9 +210,10 @@ def measure(spec: dict) -> dict:
     row = {k: spec[k] for k in ("preset", "trainer", "variant", "threads", "epochs", "device")}
     if "error" in result:
         return dict(row, error=result["error"])
-    times = result.pop("epoch_s")
+    times, train = result.pop("epoch_s"), result.pop("train_s", None)
     median = statistics.median(times)
     row.update(s_per_epoch=round(median, 4), samples_per_s=round(result["n_train"] / median, 1),
+               train_s_per_epoch=round(statistics.median(train), 4) if train else None,
                epoch_s=times, **result)
     return row
 
@@ -220,9 +240,20 @@ def header(args) -> dict:
             "rounds": args.rounds}
 
 
+def _vs_keras(row: dict, keras: dict | None) -> str:
+    """Seconds per epoch against Keras', training only where the Keras loop validates nothing."""
+    if keras is None:
+        return "–"
+    if row["preset"] in KERAS_NO_VALIDATION:
+        if not row.get("train_s_per_epoch"):
+            return "–"
+        return f"{keras['s_per_epoch'] / row['train_s_per_epoch']:.2f}× (training)"
+    return f"{keras['s_per_epoch'] / row['s_per_epoch']:.2f}×"
+
+
 def table(rows: list[dict]) -> str:
-    lines = ["| preset | trainer | variant | threads | s/epoch | samples/s | vs plain | vs Keras "
-             "| peak MB | loss |", "|" + " --- |" * 10]
+    lines = ["| preset | trainer | variant | threads | s/epoch | training s/epoch | samples/s "
+             "| vs plain | vs Keras | peak MB | loss |", "|" + " --- |" * 11]
     base = {(r["preset"], r["trainer"], r["threads"]): r for r in rows
             if "error" not in r and r["variant"] == "default"}
     for r in rows:
@@ -230,14 +261,14 @@ def table(rows: list[dict]) -> str:
             lines.append(f"| {r['preset']} | {r['trainer']} | {r['variant']} | {r['threads']} | "
                          f"error: {r['error']} |")
             continue
-        ratio = []
-        for other in ("plain", "keras"):
-            ref = base.get((r["preset"], other, r["threads"]))
-            ratio.append(f"{r['samples_per_s'] / ref['samples_per_s']:.2f}×" if ref else "–")
+        plain = base.get((r["preset"], "plain", r["threads"]))
+        vs_plain = f"{r['samples_per_s'] / plain['samples_per_s']:.2f}×" if plain else "–"
+        vs_keras = _vs_keras(r, base.get((r["preset"], "keras", r["threads"])))
         loss = "–" if r["loss"] is None else f"{r['loss']:.4f}"
+        train = "–" if r.get("train_s_per_epoch") is None else f"{r['train_s_per_epoch']:.3f}"
         lines.append(f"| {r['preset']} | {r['trainer']} | {r['variant']} | {r['threads']} | "
-                     f"{r['s_per_epoch']:.3f} | {r['samples_per_s']:.0f} | {ratio[0]} | "
-                     f"{ratio[1]} | {r['peak_mb']:.0f} | {loss} |")
+                     f"{r['s_per_epoch']:.3f} | {train} | {r['samples_per_s']:.0f} | {vs_plain} | "
+                     f"{vs_keras} | {r['peak_mb']:.0f} | {loss} |")
     return "\n".join(lines)
 
 
