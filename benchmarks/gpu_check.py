@@ -21,7 +21,6 @@ Prints one JSON line per measurement; without CUDA it prints one line saying so 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import statistics

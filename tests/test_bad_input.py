@@ -13,7 +13,6 @@ import fcntl
 import hashlib
 import os
 import shutil
-import struct
 import sys
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -25,7 +24,6 @@ import torch
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from aegan.models import AutoencoderConfig
-from aegan.presets import get_preset
 from tests.conftest import write_idx
 
 _IDX_STEMS = (("train-images-idx3-ubyte", 3), ("train-labels-idx1-ubyte", 1),
