@@ -296,6 +296,29 @@ def test_resume_is_exact_and_the_run_loads(tmp_path, cli):
         assert aug["y"].tolist() == [c for c in range(10) for _ in range(3)]
 
 
+def test_traversal_holds_a_gans_other_codings_at_a_prior_sample(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from aegan import generation
+
+    torch.manual_seed(0)
+    model = build_model(GANConfig(**SMALL), (1, 8, 8)).eval()
+    bases = []
+    sweep = generation.traversal
+    monkeypatch.setattr(generation, "traversal",
+                        lambda m, dims, steps, span, base=None: bases.append(base)
+                        or sweep(m, dims, steps, span, base))
+    fig = generation.traversal_figure(model, [1], steps=3, seed=5)
+    expected = model.sample_codings(1, torch.Generator().manual_seed(5))[0]
+    assert torch.equal(bases[0], expected) and expected.norm() > 1  # not the origin
+    assert any("one sample of the prior" in t.get_text() for t in fig.findobj(plt.Text))
+    plt.close(fig)
+    rows = sweep(model, [1], 3, 3.0, expected)  # the row: the sample with z[1] swept
+    z = expected.repeat(3, 1)
+    z[:, 1] = torch.linspace(-3, 3, 3)
+    np.testing.assert_allclose(rows, model.decode(z).numpy(), atol=1e-6)
+
+
 def test_symmetric_scale_maps_pixels_to_minus_one_one():
     from aegan.data import load_dataset
 

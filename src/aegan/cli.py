@@ -423,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="grid", choices=["grid", "line", "traverse"],
                    help="grid: the book's semantic interpolation of prior codings; line: between "
                         "two examples' codings; traverse: one coding dimension at a time")
-    p.add_argument("--seed", type=int, default=0, help="of the prior codings (grid)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="of the prior codings (grid; traverse: a GAN's held coding)")
     p.add_argument("--between", type=int, nargs=2, default=[0, 1], metavar=("I", "J"),
                    help="the two examples of --split to join (line; default 0 1)")
     p.add_argument("--split", choices=["train", "valid", "test"], default="valid")

@@ -240,12 +240,21 @@ def grid_figure(model, seed: int = 0):
                           title="semantic interpolation (framed: the original codings)")
 
 
-def traversal_figure(model, dims: list[int] | None = None, steps: int = 9, span: float = 3.0):
-    """Rows of traversals, one per coding dimension in ``dims`` (default: all)."""
+def traversal_figure(model, dims: list[int] | None = None, steps: int = 9, span: float = 3.0,
+                     seed: int = 0):
+    """Rows of traversals, one per coding dimension in ``dims`` (default: all). A GAN's other
+    codings are held at one draw from the prior (``seed``), not at 0: its generator was trained
+    on codings of norm about sqrt(z_dim) (5.5 for 30 dimensions), far from the origin. A VAE's
+    are held at the prior's mean, which its encoder maps examples around."""
     dims = list(range(model.z_dim)) if dims is None else dims
-    return viz.image_grid(displayable(model, traversal(model, dims, steps, span)), len(dims), steps,
+    base, others = None, "the others 0"
+    if getattr(model, "family", None) == "gan":
+        base = model.sample_codings(1, torch.Generator().manual_seed(seed))[0]
+        others = "the others one sample of the prior"
+    images = traversal(model, dims, steps, span, base)
+    return viz.image_grid(displayable(model, images), len(dims), steps,
                           row_labels=[f"z[{d}]" for d in dims],
-                          title=f"each coding from -{span:g} to {span:g}, the others 0")
+                          title=f"each coding from -{span:g} to {span:g}, {others}")
 
 
 def line_figure(model, x: np.ndarray, i: int, j: int, steps: int = 9, where: str = "the data"):
@@ -275,7 +284,7 @@ def _line_mode(model, run_dir, o: dict, data_fn):
 
 def _traverse_mode(model, run_dir, o: dict, data_fn):
     require(model, run_dir, ("sample_codings", "decode"), "traverse its codings")
-    return traversal_figure(model, o["dims"], o["steps"], o["span"])
+    return traversal_figure(model, o["dims"], o["steps"], o["span"], o["seed"])
 
 
 MODES: dict[str, Callable] = {"grid": _grid_mode, "line": _line_mode, "traverse": _traverse_mode}
