@@ -5,7 +5,8 @@ Which runs can do what is decided by what their model can do, never by its famil
 
 - ``generate`` needs ``sample(n, generator)``: any generative model (a VAE now, GANs later);
 - the semantic-interpolation grid and traversals need ``sample_codings(n, generator)`` and
-  ``decode(z)``;
+  ``decode(z)``; a traversal holds the other codings at ``traversal_base(generator)`` where the
+  model has one, else at 0;
 - a straight line between two images' codings also needs ``encode(x)``.
 
 The semantic interpolation follows the book: 12 codings drawn from the prior are laid on a 3x4
@@ -242,14 +243,13 @@ def grid_figure(model, seed: int = 0):
 
 def traversal_figure(model, dims: list[int] | None = None, steps: int = 9, span: float = 3.0,
                      seed: int = 0):
-    """Rows of traversals, one per coding dimension in ``dims`` (default: all). A GAN's other
-    codings are held at one draw from the prior (``seed``), not at 0: its generator was trained
-    on codings of norm about sqrt(z_dim) (5.5 for 30 dimensions), far from the origin. A VAE's
-    are held at the prior's mean, which its encoder maps examples around."""
+    """Rows of traversals, one per coding dimension in ``dims`` (default: all). The other codings
+    are held at the model's ``traversal_base(generator)`` where it has one (a GAN: one draw from
+    the prior, ``seed``), else at the prior's mean, 0."""
     dims = list(range(model.z_dim)) if dims is None else dims
     base, others = None, "the others 0"
-    if getattr(model, "family", None) == "gan":
-        base = model.sample_codings(1, torch.Generator().manual_seed(seed))[0]
+    if hasattr(model, "traversal_base"):
+        base = model.traversal_base(torch.Generator().manual_seed(seed))
         others = "the others one sample of the prior"
     images = traversal(model, dims, steps, span, base)
     return viz.image_grid(displayable(model, images), len(dims), steps,

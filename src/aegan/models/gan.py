@@ -218,6 +218,12 @@ class GAN(Model):
         """``n`` codings from ``N(0, I)``, ``[n, z_dim]``."""
         return torch.randn((n, self.z_dim), generator=generator)
 
+    def traversal_base(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The coding a traversal holds the other dimensions at: one draw from the prior, not
+        its mean. The generator was trained on codings of norm about sqrt(z_dim) (5.5 for 30
+        dimensions), far from the origin."""
+        return self.sample_codings(1, generator)[0]
+
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
         """Images of codings ``[N, z_dim]`` (and labels ``[N]`` or one label for a conditional
