@@ -34,7 +34,8 @@ import json, sys, time
 start = time.perf_counter()
 import numpy as np, torch
 from aegan import api
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
 from aegan.data import files, load_dataset, stream
 from aegan.models import AutoencoderConfig
 path, out, batch, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -24,7 +24,8 @@ from pathlib import Path
 
 def one_digit(digit: int, args) -> dict:
     from aegan import api
-    from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+    from aegan.config import DataConfig, OptimConfig, TrainConfig
+    from aegan.run import RunConfig
     from aegan.models import AutoencoderConfig
     from aegan.tasks.anomaly import DetectConfig, detect
 

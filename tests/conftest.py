@@ -97,15 +97,17 @@ def write_run(folder: Path, model_config, data: str = "digits", shape=(1, 8, 8),
     """A run folder holding an untrained model (config, weights): quick input for commands."""
     import torch
 
-    from aegan.config import DataConfig, RunConfig
+    from aegan.config import DataConfig
     from aegan.io import save_model, write_json
-    from aegan.models import build_model
+    from aegan.models import build_model, model_class
+    from aegan.run import RunConfig
 
     folder.mkdir(parents=True)
     torch.manual_seed(seed)
-    config = RunConfig(model=model_config, data=DataConfig(data), sample_shape=tuple(shape))
+    spec = model_class(model_config).spec_for(model_config, shape)
+    config = RunConfig(model=model_config, data=DataConfig(data), spec=spec)
     write_json(folder / "config.json", config.to_dict())
-    save_model(folder, build_model(model_config, tuple(shape)))
+    save_model(folder, build_model(model_config, spec))
     return folder
 
 

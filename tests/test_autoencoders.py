@@ -10,13 +10,15 @@ import pytest
 import torch
 
 from aegan import api
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
-from aegan.errors import ConfigError
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
+from aegan.errors import ConfigError, DataMismatch
 from aegan.io import load_run
 from aegan.metrics import batched
 from aegan.models import AutoencoderConfig, build_model
 from aegan.models.autoencoder import GreedyStage, kl_sparsity
 from aegan.presets import get_preset
+from aegan.data import Batch
 
 
 def test_tied_has_about_half_the_parameters():
@@ -51,7 +53,7 @@ def test_tied_gradient_moves_encoder_and_decoder_together():
     # and one optimizer step changes what the decoder computes with
     before = dec_t[0][0].weight.detach().clone()
     opts = tied.configure_optimizers(OptimConfig("sgd", lr=0.5))
-    tied.training_step((x,), opts, 0)
+    tied.training_step(Batch(x), opts, 0)
     assert not torch.equal(before, dec_t[0][0].weight)
     torch.testing.assert_close(dec_t[0][0].weight, enc_t[1][0].weight.t())
 
@@ -75,8 +77,8 @@ def test_sparse_kl_pulls_mean_activation_to_target(tmp_path):
         train=TrainConfig(epochs=25, batch_size=64))
     run = api.train(config, tmp_path / "run", progress=False)
     data = api.load_data(config)
-    _, model = load_run(run, data.sample_shape)
-    mean = batched(model.encode, data.x_valid, 512).mean()
+    _, model = load_run(run)
+    mean = batched(model.encode, data.valid.inputs, 512).mean()
     assert abs(mean - 0.1) < 0.03, mean
 
 
@@ -104,7 +106,7 @@ def test_validation_step_is_one_pass_with_the_losses_of_reconstruct(config, shap
     calls = []
     model.encoder.register_forward_hook(lambda *_: calls.append(1))
     with torch.no_grad():
-        out = model.validation_step((x,))
+        out = model.validation_step(Batch(x))
         assert len(calls) == 1
         recon = model.reconstruct(x)
         expected = torch.nn.functional.binary_cross_entropy(recon, x)
@@ -162,12 +164,12 @@ def test_recurrent_reads_sequences(tmp_path):
 
 
 @pytest.mark.parametrize("config, shape, message", [
-    (AutoencoderConfig(net="recurrent"), (5,), "needs sequences"),
-    (AutoencoderConfig(net="recurrent"), (3, 8, 8), "needs sequences"),
-    (AutoencoderConfig(net="conv"), (7, 3), "needs images"),
+    (AutoencoderConfig(net="recurrent"), (5,), "net 'recurrent' reads sequences"),
+    (AutoencoderConfig(net="recurrent"), (3, 8, 8), "single-channel images row by row"),
+    (AutoencoderConfig(net="conv"), (7, 3), "net 'conv' reads images"),
 ])
 def test_network_shape_errors(config, shape, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(DataMismatch, match=message):
         build_model(config, shape)
 
 

@@ -22,7 +22,8 @@ import pytest
 import torch
 
 from aegan import api
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
 from aegan.models import AutoencoderConfig
 from tests.conftest import write_idx
 
@@ -244,13 +245,13 @@ BAD = {
     "not a NumPy file": Bad(TRAIN + ["--data", "fake.npy"], "not a NumPy file", "damaged",
                             _text("fake.npy", "hello, world\n")),
     "images with wrong channels": Bad(["evaluate", "img", "--data", "rgb.npy"],
-                                      "made for examples of shape (1, 8, 8)", "same size and channels",
+                                      "made for examples of shape [1, 8, 8]", "same size and channels",
                                       _npy("rgb.npy", np.zeros((20, 3, 8, 8), np.float32))),
     "images of wrong size": Bad(["encode", "img", "--data", "big.npy", "--out", "z.npy"],
-                                "has (1, 16, 16)", "same size and channels",
+                                "has [1, 16, 16]", "same size and channels",
                                 _npy("big.npy", np.zeros((20, 1, 16, 16), np.float32))),
     "bce on unbounded data": Bad(["train", "stacked-digits", "--data", "book-3d"],
-                                 "outside [0, 1]", "loss 'mse'"),
+                                 "needs values in [0, 1]", "loss 'mse'"),
     # -- configs and hyper-parameters
     "epochs 0": Bad(TRAIN + ["--epochs", "0"], "--epochs must be at least 1", "at least 1"),
     "negative lr": Bad(TRAIN + ["--lr", "-1"], "--lr must be a positive", "such as 0.001"),
@@ -301,8 +302,8 @@ BAD = {
     "unknown metric": Bad(["evaluate", "lin", "--metrics", "bogus"], "unknown metric 'bogus'",
                           "known:"),
     "FID of a model that cannot generate": Bad(["evaluate", "lin", "--metrics", "fid"],
-                                               "needs a model that can sample",
-                                               "families that can:"),
+                                               "lacks the Sampler capability",
+                                               "presets whose models have it:"),
     "missing inception weights": Bad(["evaluate", "img", "--metrics", "fid", "--inception-weights",
                                       "nope.pt"], "nope.pt does not exist", "--features classifier"),
     "inception weights not TorchScript": Bad(["evaluate", "vae", "--metrics", "fid",
@@ -425,7 +426,7 @@ def _truncate(path: Path, keep: int) -> None:
 
 def _relabel_family(run: Path) -> None:
     """Rewrite model.safetensors with another family in its metadata (a valid file)."""
-    from aegan.train.checkpoint import load_safetensors, save_safetensors
+    from aegan.weights import load_safetensors, save_safetensors
 
     tensors, _ = load_safetensors(run / "model.safetensors")
     save_safetensors(run / "model.safetensors", tensors, {"family": "vae"})

@@ -65,9 +65,9 @@ TASK_BAD = {  # the task commands' own cases; the general catalogue is test_bad_
     "no labels": (["pretrain-classify", "run", "--labels", "0"], "--labels must be a positive"),
     "hash of unbounded codings": (["hash", "run"], "needs codings in [0, 1]"),
     "recurrent preset on tabular data": (["train", "book/recurrent", "--data", "book-3d", "--out", "r"],
-                                         "needs sequences [N, T, F]"),
+                                         "net 'recurrent' reads sequences [T, F]"),
     "recurrent on colour images": (["train", "book/recurrent", "--data", "rgb.npy", "--out", "r"],
-                                   "needs sequences [N, T, F]"),
+                                   "single-channel images row by row"),
     "bits threshold 1": (["hash", "run", "--bits-threshold", "1"], "strictly between 0 and 1"),
 }
 

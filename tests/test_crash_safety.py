@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aegan.train.checkpoint import load_safetensors, read_counters
+from aegan.train.checkpoint import read_counters
+from aegan.weights import load_safetensors
 from tests.conftest import run_python, run_subprocess
 
 EPOCHS = 16

@@ -44,19 +44,20 @@ def test_truncated_gzip_is_named(tmp_path):
 
 def test_mnist_from_shared_folder(shared_data):
     data = load_dataset("mnist", shared_data)
-    assert data.x_train.shape == (55000, 1, 28, 28) and data.x_valid.shape == (5000, 1, 28, 28)
-    assert data.x_test.shape == (10000, 1, 28, 28)
-    assert data.x_train.dtype == np.float32 and 0 <= data.x_train.min() and data.x_train.max() == 1
+    train, valid = data.train.inputs, data.valid.inputs
+    assert train.shape == (55000, 1, 28, 28) and valid.shape == (5000, 1, 28, 28)
+    assert data.test.inputs.shape == (10000, 1, 28, 28) and data.kind == "images"
+    assert train.dtype == np.float32 and 0 <= train.min() and train.max() == 1
     # The uncompressed training images are the official ones (MD5 from the data's README).
     raw = gzip.decompress((shared_data / "mnist" / "train-images-idx3-ubyte.gz").read_bytes())
     assert hashlib.md5(raw).hexdigest() == "6bbc9ace898e44ae57da46a324031adb"
-    np.testing.assert_array_equal(data.x_valid[-1, 0] * 255, np.frombuffer(raw[-784:], np.uint8).reshape(28, 28))
+    np.testing.assert_array_equal(valid[-1, 0] * 255, np.frombuffer(raw[-784:], np.uint8).reshape(28, 28))
 
 
 def test_env_var_and_subfolder_lookup(tiny_idx, monkeypatch):
     monkeypatch.setenv("AEGAN_DATA_DIR", str(tiny_idx))
     data = load_dataset("mnist")
-    assert len(data.x_train) == 10 and len(data.x_valid) == 5000 and len(data.x_test) == 4
+    assert len(data.train) == 10 and len(data.valid) == 5000 and len(data.test) == 4
 
 
 def test_missing_data_names_both_ways_out(tmp_path, monkeypatch):
@@ -82,25 +83,27 @@ def test_download_checks_sha256_and_deletes_mismatch(tmp_path):
 
 def test_embedded_sets():
     digits = load_dataset("digits")
-    assert digits.sample_shape == (1, 8, 8) and digits.x_train.max() <= 1.0
-    assert len(digits.x_train) + len(digits.x_valid) + len(digits.x_test) == 1797
+    assert digits.sample_shape == (1, 8, 8) and digits.train.inputs.max() <= 1.0
+    assert len(digits.train) + len(digits.valid) + len(digits.test) == 1797
     cloud = load_dataset("book-3d")
-    assert cloud.x_train.shape == (60, 3)
-    np.testing.assert_allclose(cloud.x_train.mean(axis=0), 0, atol=1e-6)
+    assert cloud.train.inputs.shape == (60, 3) and cloud.kind == "vectors"
+    np.testing.assert_allclose(cloud.train.inputs.mean(axis=0), 0, atol=1e-6)
     assert {d for d, e in DATASETS.items() if e.embedded} == {"digits", "book-3d"}
 
 
 def test_limit_keeps_first_examples():
     full, few = load_dataset("digits"), load_dataset("digits", limit=100)
-    np.testing.assert_array_equal(few.x_train, full.x_train[:100])
-    np.testing.assert_array_equal(few.x_valid, full.x_valid)
+    np.testing.assert_array_equal(few.train.inputs, full.train.inputs[:100])
+    np.testing.assert_array_equal(few.train.labels, full.train.labels[:100])
+    np.testing.assert_array_equal(few.valid.inputs, full.valid.inputs)
 
 
 def test_csv_with_header(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b\n" + "\n".join(f"{i},{2 * i}" for i in range(20)) + "\n")
     data = load_dataset(str(path))
-    assert data.kind == "tabular" and data.x_train.shape == (18, 2) and data.x_valid.shape == (2, 2)
+    assert data.kind == "vectors" and data.train.inputs.shape == (18, 2)
+    assert data.valid.inputs.shape == (2, 2)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -121,20 +124,20 @@ def test_npy_and_npz(tmp_path):
     np.save(tmp_path / "x.npy", x)
     np.savez(tmp_path / "x.npz", x=x, y=np.arange(30))
     a, b = load_dataset(str(tmp_path / "x.npy")), load_dataset(str(tmp_path / "x.npz"))
-    np.testing.assert_array_equal(a.x_train, x[:27])
-    np.testing.assert_array_equal(b.y_valid, np.arange(27, 30))
+    np.testing.assert_array_equal(a.train.inputs, x[:27])
+    np.testing.assert_array_equal(b.valid.labels, np.arange(27, 30))
     assert a.value_range == (0.0, 1.0)
 
 
 def test_classes_filter_train_and_valid_not_test():
     full, threes = load_dataset("digits"), load_dataset("digits", classes=[3, 5])
     for split in ("train", "valid"):
-        x, y = threes.split(split)
-        keep = np.isin(full.split(split)[1], [3, 5])
-        assert set(np.unique(y)) == {3, 5}
-        np.testing.assert_array_equal(x, full.split(split)[0][keep])
-    np.testing.assert_array_equal(threes.x_test, full.x_test)  # the one-class protocol tests on all
-    assert len(load_dataset("digits", limit=20, classes=[3]).x_train) == 20
+        few, every = threes.split(split), full.split(split)
+        keep = np.isin(every.labels, [3, 5])
+        assert set(np.unique(few.labels)) == {3, 5}
+        np.testing.assert_array_equal(few.inputs, every.inputs[keep])
+    np.testing.assert_array_equal(threes.test.inputs, full.test.inputs)  # tested on all classes
+    assert len(load_dataset("digits", limit=20, classes=[3]).train) == 20
     with pytest.raises(DataError, match="class 12 does not occur"):
         load_dataset("digits", classes=[12])
     with pytest.raises(DataError, match="needs labels"):

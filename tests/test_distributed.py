@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from aegan import api
-from aegan.config import RunConfig
+from aegan.run import RunConfig
 from aegan.train import distributed
-from aegan.train.checkpoint import load_safetensors
+from aegan.weights import load_safetensors
 from tests.conftest import subprocess_env
 
 # A linear autoencoder on 59 of the book's 60 points: 2 optimizer steps per epoch, global

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from aegan.config import OptimConfig, TrainConfig
+from aegan.data import Batch
 from aegan.models import AutoencoderConfig, VAEConfig, build_model
-from aegan.models.dense_step import DenseStep, dense_chain
 from aegan.train import Trainer, fast
 
 RNG = np.random.RandomState(0)
@@ -33,8 +33,9 @@ def _train(model_cfg, optim: OptimConfig, train: TrainConfig, x=IMAGES):
 
 def _assert_same(a, b, atol: float) -> None:
     (hist_a, w_a), (hist_b, w_b) = a, b
-    assert [r["train_loss"] for r in hist_a] == pytest.approx([r["train_loss"] for r in hist_b],
-                                                               abs=atol)
+    assert [r.keys() for r in hist_a] == [r.keys() for r in hist_b]
+    for key in (k for k in hist_a[0] if k.startswith("train_")):
+        assert [r[key] for r in hist_a] == pytest.approx([r[key] for r in hist_b], abs=atol), key
     assert w_a.keys() == w_b.keys()
     worst = max(float((w_a[k] - w_b[k]).abs().max()) for k in w_a)
     assert worst <= atol, worst
@@ -115,6 +116,23 @@ def test_fused_rmsprop_is_rmsprop(kw):
         assert torch.allclose(sa["square_avg"], sb["square_avg"], rtol=1e-5, atol=1e-8)
 
 
+def test_fused_rmsprop_falls_back_to_torch_rmsprop_without_the_private_kernel(monkeypatch):
+    """FusedRMSprop calls PyTorch's private fused Adam kernel, on the PyTorch versions it was
+    checked with; elsewhere make_optimizer builds torch.optim.RMSprop, with the same state."""
+    from aegan import optim
+
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    config = OptimConfig("rmsprop", lr=1e-3, rho=0.9)
+    assert type(optim.make_optimizer(params, config)) is optim.FusedRMSprop
+    monkeypatch.setattr(optim, "FUSED_RMSPROP_TORCH", ((2, 0), (2, 1)))  # not this torch
+    assert not optim.FusedRMSprop.available()
+    fallback = optim.make_optimizer(params, config)
+    assert type(fallback) is torch.optim.RMSprop and fallback.defaults["alpha"] == 0.9
+    monkeypatch.undo()
+    monkeypatch.delattr(torch, "_fused_adam_")
+    assert type(optim.make_optimizer(params, config)) is torch.optim.RMSprop
+
+
 def test_fused_rmsprop_checkpoints_load_into_torch_rmsprop_and_back():
     kw = {"lr": 1e-2, "alpha": 0.9, "eps": 1e-7}
     ref, ref_opt, fused, fused_opt = _rmsprop_pair(SHAPES, **kw)
@@ -166,7 +184,7 @@ def test_bf16_step_returns_fp32_losses():
     optimizers = model.configure_optimizers(OptimConfig("sgd", lr=0.1))
     step = fast.step_function(model, optimizers, TrainConfig(precision="bf16", device="cpu"),
                               torch.device("cpu"), "constant")
-    out = step((torch.from_numpy(IMAGES[:8]),), 0)
+    out = step(Batch(torch.from_numpy(IMAGES[:8])), 0)
     assert out["loss"].dtype == torch.float32
 
 
@@ -257,7 +275,7 @@ def test_failed_capture_falls_back_to_eager_with_one_log_line(monkeypatch, caplo
         optimizers = model.configure_optimizers(OptimConfig("sgd", lr=0.5, momentum=0.9))
         eager = fast.step_function(model, optimizers, TRAIN, torch.device("cpu"), "constant")
         step = fast.GraphedStep(eager, optimizers, 16) if graphed else eager
-        losses = [float(step((b,), i)["loss"]) for i, b in enumerate(x.split(16))]
+        losses = [float(step(Batch(b), i)["loss"]) for i, b in enumerate(x.split(16))]
         results.append((losses, [p.detach().clone() for p in model.parameters()]))
     assert results[0][0] == results[1][0]
     assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1]))
@@ -272,228 +290,5 @@ def test_a_capturable_optimizer_state_is_released_off_the_gpu():
     for group in optimizers["model"].param_groups:
         group["capturable"] = True
     step = fast.step_function(model, optimizers, TRAIN, torch.device("cpu"), "constant")
-    assert math.isfinite(float(step((torch.from_numpy(IMAGES[:8]),), 0)["loss"]))
+    assert math.isfinite(float(step(Batch(torch.from_numpy(IMAGES[:8])), 0)["loss"]))
     assert not any(g["capturable"] for g in optimizers["model"].param_groups)
-
-
-# -- the hand-derived backward of dense autoencoders (aegan.models.dense_step) ------------------
-
-
-@pytest.mark.parametrize("activation", ["selu", "relu", "elu", "leaky_relu", "tanh", "sigmoid",
-                                        "gelu", "linear"])
-@pytest.mark.parametrize("loss,output", [("bce", "sigmoid"), ("mse", "sigmoid"),
-                                         ("mse", "linear")])
-def test_hand_backward_gives_autograds_gradients(activation, loss, output):
-    torch.manual_seed(0)
-    cfg = AutoencoderConfig(encoder=[16, 4], decoder=[8, 16], activation=activation,
-                            coding_activation="tanh", loss=loss, output=output)
-    model = build_model(cfg, IMAGES.shape[1:])
-    x = torch.from_numpy(IMAGES[:16])
-    model.zero_grad()
-    want = model.training_step((x,), {"model": torch.optim.SGD(model.parameters(), lr=0.0)}, 0)
-    ref = {n: p.grad.clone() for n, p in model.named_parameters()}
-    chains = dense_chain(model)
-    assert chains is not None and [len(c) for c in chains] == [2, 3]  # 144-16-4 / 4-8-16-144
-    got = DenseStep(model, chains, torch.optim.Adam(model.parameters(), lr=0.0))((x,), 0)
-    assert float(got["loss"]) == pytest.approx(float(want["loss"]), rel=1e-6)
-    for name, p in model.named_parameters():
-        torch.testing.assert_close(p.grad, ref[name], rtol=1e-5, atol=1e-7, msg=name)
-
-
-# the book's denoising (17.6), tied (17.4), sparse (17.7) and hashing (exercise 17.11) models
-AE_OPTIONS = [{"input_noise": 0.2}, {"input_dropout": 0.5},
-              {"input_noise": 0.1, "input_dropout": 0.3}, {"tied": True},
-              {"tied": True, "encoder": [16, 8, 4], "activation": "elu"},
-              {"coding_activation": "sigmoid", "coding_noise": 3.0},
-              {"coding_activation": "sigmoid", "sparsity": "l1", "sparsity_weight": 0.05},
-              {"coding_activation": "sigmoid", "sparsity": "kl", "sparsity_weight": 0.5,
-               "sparsity_target": 0.1},
-              {"activation": "sigmoid", "sparsity": "kl", "sparsity_weight": 0.5, "tied": True,
-               "input_dropout": 0.2, "loss": "mse", "output": "linear"}]
-
-
-@pytest.mark.parametrize("change", AE_OPTIONS, ids=str)
-def test_hand_backward_covers_noise_dropout_tied_and_sparsity(change):
-    torch.manual_seed(0)
-    model = build_model(dataclasses.replace(DENSE, **change), IMAGES.shape[1:])
-    both = _grads_both_ways(model, _zero_lr(model), torch.from_numpy(IMAGES[:16]))
-    _assert_same_grads(both)
-    (want, _), _ = both
-    if change.get("sparsity"):
-        assert float(want["sparsity"]) > 0
-
-
-def test_only_plain_sgd_without_hooks_is_folded_into_the_products():
-    from aegan.models.dense_step import plain_sgd_rates
-
-    model = build_model(DENSE, IMAGES.shape[1:])
-    params = list(model.parameters())
-    sgd = torch.optim.SGD([{"params": params[:2]}, {"params": params[2:], "lr": 0.5}], lr=1.0)
-    assert plain_sgd_rates(sgd) == {id(p): 1.0 if i < 2 else 0.5 for i, p in enumerate(params)}
-    for other in (torch.optim.SGD(params, lr=1.0, momentum=0.9),
-                  torch.optim.SGD(params, lr=1.0, weight_decay=1e-4),
-                  torch.optim.SGD(params, lr=1.0, maximize=True),
-                  torch.optim.Adam(params, lr=1.0)):
-        assert plain_sgd_rates(other) is None
-    step = DenseStep(model, dense_chain(model), torch.optim.SGD(params, lr=1.0))
-    step((torch.from_numpy(IMAGES[:8]),), 0)
-    assert all(p.grad is None for p in params)  # updated in place: no gradient kept
-    sgd.register_step_pre_hook(lambda *args: None)  # as torchrun's gradient averaging does
-    assert plain_sgd_rates(sgd) is None
-
-
-def test_kl_sparsity_gradient_is_zero_where_the_mean_is_clamped():
-    from aegan.models.autoencoder import kl_sparsity
-    from aegan.models.dense_step import _kl_gradient
-
-    a = torch.tensor([[0.0, 0.5, 1.0], [0.0, 0.3, 1.0]], requires_grad=True)
-    kl_sparsity(a, 0.1).mul(2.0).backward()
-    got = _kl_gradient(a.detach(), 2.0, 0.1)
-    assert got[:, 0].eq(0).all() and got[:, 2].eq(0).all()  # means 0 and 1: clamped
-    # d/drho of 2 KL(0.1 || rho) at rho 0.4, over 2 examples: (0.9 / 0.6 - 0.1 / 0.4) = 1.25
-    assert got[:, 1] == pytest.approx([1.25, 1.25], rel=1e-6)
-    torch.testing.assert_close(got, a.grad)
-
-
-@pytest.mark.parametrize("change,optim", [
-    ({}, OptimConfig("adam", lr=1e-2)), ({}, OptimConfig("sgd", lr=1.0)),
-    (AE_OPTIONS[2], OptimConfig("sgd", lr=1.0)), (AE_OPTIONS[4], OptimConfig("sgd", lr=1.0)),
-    (AE_OPTIONS[7], OptimConfig("adam", lr=1e-2))], ids=str)
-def test_hand_backward_trains_like_autograd(change, optim):
-    # plain SGD: the update folded into the products (plain_sgd_rates), except with tied weights
-    cfg = dataclasses.replace(DENSE, **change)
-    hand = _train(cfg, optim, TRAIN)
-    off = _train(cfg, optim, dataclasses.replace(TRAIN, hand_backward="off"))
-    _assert_same(hand, off, atol=1e-5)
-    assert hand[0][0].keys() == off[0][0].keys()  # the same losses logged
-    assert hand[0][-1]["train_loss"] < hand[0][0]["train_loss"]  # it does learn
-
-
-@pytest.mark.parametrize("change", [{"net": "conv", "encoder": [4, 8]},
-                                    {"net": "recurrent", "encoder": [8, 4]}], ids=str)
-def test_hand_backward_leaves_other_models_to_autograd(change):
-    cfg = dataclasses.replace(DENSE, **change)
-    x = IMAGES[:, :1] if change["net"] == "recurrent" else IMAGES
-    assert dense_chain(build_model(cfg, x.shape[1:])) is None
-    torch_dropout = build_model(DENSE, IMAGES.shape[1:])
-    torch_dropout.encoder.insert(0, torch.nn.Dropout(0.2))  # torch's: another random stream
-    assert dense_chain(torch_dropout) is None
-    model = build_model(VAEConfig(), IMAGES.shape[1:])
-    assert dense_chain(model) is None
-    step = fast.step_function(model, model.configure_optimizers(OptimConfig("adam")), TRAIN,
-                              torch.device("cpu"), "constant")
-    assert not isinstance(step, DenseStep)
-    dense = build_model(DENSE, IMAGES.shape[1:])
-    opts = dense.configure_optimizers(OptimConfig("adam"))
-    assert isinstance(fast.step_function(dense, opts, TRAIN, torch.device("cpu"), "constant"),
-                      DenseStep)
-    off = dataclasses.replace(TRAIN, hand_backward="off")
-    assert not isinstance(fast.step_function(dense, opts, off, torch.device("cpu"), "constant"),
-                          DenseStep)
-
-
-# -- the hand-derived steps of dense GANs and VAEs ------------------------------------------------
-def _grads_both_ways(model, optimizers, x, step=3):
-    """(autograd's losses and gradients, the closed form's), from the same weights and seed;
-    the learning rates are 0, so the weights stay put between the two."""
-    start = {k: v.clone() for k, v in model.state_dict().items()}
-    torch.manual_seed(5)
-    want = model.training_step((x,), optimizers, step)
-    ref = {n: p.grad.clone() for n, p in model.named_parameters()}
-    model.load_state_dict(start)
-    for opt in optimizers.values():
-        opt.zero_grad(set_to_none=True)
-    hand = model.closed_form_step(optimizers)
-    assert hand is not None
-    torch.manual_seed(5)
-    got = hand((x,), step)
-    return (want, ref), (got, {n: p.grad.clone() for n, p in model.named_parameters()})
-
-
-def _assert_same_grads(both):
-    (want, ref), (got, grads) = both
-    assert got.keys() == want.keys()
-    for key in want:
-        assert float(got[key]) == pytest.approx(float(want[key]), rel=1e-6, abs=1e-7), key
-    assert grads.keys() == ref.keys()
-    for name in ref:
-        assert float(ref[name].abs().max()) > 0, name  # every weight does get a gradient
-        torch.testing.assert_close(grads[name], ref[name], rtol=1e-5, atol=1e-7, msg=name)
-
-
-def _zero_lr(model):
-    from aegan.models.gan import GAN
-
-    players = ({"generator": model.generator, "discriminator": model.discriminator}
-               if isinstance(model, GAN) else {"model": model})
-    # Adam, not SGD: plain SGD's update would be folded into the products, leaving no p.grad
-    return {k: torch.optim.Adam(m.parameters(), lr=0.0) for k, m in players.items()}
-
-
-@pytest.mark.parametrize("change", [{}, {"loss": "bce-minimax"}, {"loss": "lsgan"},
-                                    {"loss": "hinge"}, {"label_smoothing": 0.1},
-                                    {"value_range": "symmetric", "n_critic": 2}], ids=str)
-def test_gan_hand_backward_gives_autograds_gradients(change):
-    from aegan.models.gan import GANConfig
-
-    torch.manual_seed(0)
-    model = build_model(GANConfig(z_dim=5, **change), IMAGES.shape[1:])
-    x = torch.from_numpy(IMAGES[:16])
-    if change.get("value_range") == "symmetric":
-        x = 2 * x - 1
-    _assert_same_grads(_grads_both_ways(model, _zero_lr(model), x))
-
-
-@pytest.mark.parametrize("change", [{}, {"kl_weight": 0.5, "kl_warmup": 10},
-                                    {"binarize": True, "activation": "relu", "decoder": [7]}],
-                         ids=str)
-def test_vae_hand_backward_gives_autograds_gradients(change):
-    torch.manual_seed(0)
-    model = build_model(VAEConfig(encoder=[20, 10], z_dim=3, **change), IMAGES.shape[1:])
-    _assert_same_grads(_grads_both_ways(model, _zero_lr(model), torch.from_numpy(IMAGES[:16])))
-
-
-@pytest.mark.parametrize("model_cfg,optim", [
-    ("gan", OptimConfig("rmsprop", lr=1e-3, rho=0.9, eps=1e-7)),
-    ("gan-ema", OptimConfig("adam", lr=1e-3)),
-    ("vae", OptimConfig("rmsprop", lr=1e-3, rho=0.9, eps=1e-7))], ids=lambda v: str(v)[:7])
-def test_gan_and_vae_hand_backward_train_like_autograd(model_cfg, optim):
-    from aegan.models.gan import GANConfig
-
-    cfg = {"gan": GANConfig(z_dim=5), "gan-ema": GANConfig(z_dim=5, ema=0.9, n_critic=2),
-           "vae": VAEConfig(encoder=[20, 10], z_dim=3)}[model_cfg]
-    from aegan.models.dense_step import GANStep, VAEStep
-
-    model = build_model(cfg, IMAGES.shape[1:])
-    step = fast.step_function(model, model.configure_optimizers(optim), TRAIN,
-                              torch.device("cpu"), "constant")
-    assert isinstance(step, GANStep if model_cfg.startswith("gan") else VAEStep)
-    hand = _train(cfg, optim, TRAIN)
-    off = _train(cfg, optim, dataclasses.replace(TRAIN, hand_backward="off"))
-    _assert_same(hand, off, atol=1e-5)
-    assert hand[0][0].keys() == off[0][0].keys()  # the same losses logged
-
-
-@pytest.mark.parametrize("change", [{"replay": 8}, {"num_classes": 3}, {"spectral_norm": True},
-                                    {"minibatch_std": True}, {"loss": "wgan-gp"},
-                                    {"net": "dcgan", "g_channels": [4], "d_channels": [4]}],
-                         ids=str)
-def test_gan_hand_backward_leaves_other_gans_to_autograd(change):
-    from aegan.models.dense_step import gan_chains
-    from aegan.models.gan import GANConfig
-
-    assert gan_chains(build_model(GANConfig(z_dim=5), IMAGES.shape[1:])) is not None
-    model = build_model(GANConfig(z_dim=5, **change), IMAGES.shape[1:])
-    assert gan_chains(model) is None
-    assert model.closed_form_step(model.configure_optimizers(OptimConfig("adam"))) is None
-
-
-@pytest.mark.parametrize("change", [{"iw_samples": 2}, {"likelihood": "gaussian"},
-                                    {"net": "conv", "encoder": [4, 8]}], ids=str)
-def test_vae_hand_backward_leaves_other_vaes_to_autograd(change):
-    from aegan.models.dense_step import vae_chains
-
-    cfg = dataclasses.replace(VAEConfig(encoder=[20, 10], z_dim=3), **change)
-    model = build_model(cfg, IMAGES.shape[1:])
-    assert vae_chains(model) is None
-    assert model.closed_form_step(model.configure_optimizers(OptimConfig("adam"))) is None

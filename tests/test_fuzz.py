@@ -17,12 +17,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aegan.config import RunConfig, parse_config
+from aegan.run import RunConfig, parse_config
 from aegan.data.files import load_file
 from aegan.data.idx import read_idx, read_idx_bytes
 from aegan.errors import AeganError
 from aegan.presets import PRESETS, get_preset
-from aegan.train.checkpoint import load_safetensors, save_safetensors
+from aegan.weights import load_safetensors, save_safetensors
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -84,8 +84,9 @@ def test_idx_gzip_file(tmp_path, raw):
 # -- user files: CSV, NPY, NPZ ---------------------------------------------------------------
 def _check_dataset(data) -> None:
     if data is not None:
-        assert len(data.x_train) >= 1 and len(data.x_valid) >= 1
-        assert data.x_train.dtype == np.float32 and np.isfinite(data.x_train).all()
+        assert len(data.train) >= 1 and len(data.valid) >= 1
+        inputs = data.train.inputs
+        assert inputs.dtype == np.float32 and np.isfinite(inputs).all()
 
 
 _CELL = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),

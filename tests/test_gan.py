@@ -12,14 +12,16 @@ import torch
 from torch import nn
 
 from aegan import api
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
 from aegan.io import load_run
 from aegan.models import GANConfig, build_model
 from aegan.models import gan_losses as L
 from aegan.models.gan import frozen
 from aegan.nets.gan import apply_spectral_norm
 from aegan.presets import get_preset
-from aegan.train.checkpoint import load_safetensors
+from aegan.weights import load_safetensors
+from aegan.data import Batch
 from tests.conftest import write_run
 from tests.test_bad_input import Bad, _snapshot
 
@@ -124,7 +126,7 @@ def test_validation_runs_the_discriminator_once_on_each_batch(options):
     x = torch.rand(16, 1, 8, 8) * 2 - 1
     calls = []
     model.discriminator.register_forward_hook(lambda *_: calls.append(1))
-    out = model.validation_step((x,))
+    out = model.validation_step(Batch(x))
     assert len(calls) == 2  # the real batch and the fakes, whose logits serve both losses
     with torch.no_grad():  # the losses by their definitions, on the same seeded codings
         z = torch.randn((16, model.z_dim), generator=torch.Generator().manual_seed(0))
@@ -133,7 +135,8 @@ def test_validation_runs_the_discriminator_once_on_each_batch(options):
         d_loss = model.loss_d(real_logits, fake_logits, 1.0 - model.config.label_smoothing)
         g_loss = model.loss_g(fake_logits)
     assert out["d_loss"].item() == pytest.approx(d_loss.item(), rel=1e-6)
-    assert out["g_loss"].item() == out["loss"].item() == pytest.approx(g_loss.item(), rel=1e-6)
+    assert out["g_loss"].item() == pytest.approx(g_loss.item(), rel=1e-6)
+    assert "loss" not in out and model.monitor == "g_loss"  # no second name for G's loss
     assert out["d_fake"].item() == pytest.approx(fake_logits.mean().item(), rel=1e-6, abs=1e-7)
 
 
@@ -142,10 +145,10 @@ def test_n_critic_steps_of_the_discriminator_per_generator_step():
     model = build_model(GANConfig(**SMALL, loss="wgan-gp", n_critic=3), (1, 8, 8)).train()
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.discriminator.modules())
     opt = model.configure_optimizers(OptimConfig("adam", lr=1e-3))
-    out = model.training_step((torch.rand(8, 1, 8, 8) * 2 - 1,), opt, 0)
+    out = model.training_step(Batch(torch.rand(8, 1, 8, 8) * 2 - 1), opt, 0)
     steps = [int(s["step"]) for s in opt["discriminator"].state.values()]
     assert set(steps) == {3} and {int(s["step"]) for s in opt["generator"].state.values()} == {1}
-    assert {"loss", "g_loss", "d_loss", "d_real", "d_fake", "gp"} <= set(out)
+    assert set(out) == {"g_loss", "d_loss", "d_real", "d_fake", "gp"}
 
 
 def test_experience_replay_fills_then_mixes_old_fakes():
@@ -196,7 +199,7 @@ def test_ema_copy_follows_the_decay():
     assert [model.ema_decay(t) for t in (0, 1, 80, 81, 10**6)] == [0.1, 2 / 11, 81 / 90, 0.9, 0.9]
     model.ema_updates.fill_(81)
     old = [p.clone() for p in model.generator_ema.parameters()]
-    model.training_step((torch.rand(16, 1, 8, 8) * 2 - 1,), opt, 0)
+    model.training_step(Batch(torch.rand(16, 1, 8, 8) * 2 - 1), opt, 0)
     assert int(model.ema_updates) == 82
     for a, o, p in zip(model.generator_ema.parameters(), old, model.generator.parameters()):
         assert torch.allclose(a, 0.9 * o + 0.1 * p, atol=1e-7, rtol=0)
@@ -324,7 +327,7 @@ def test_symmetric_scale_maps_pixels_to_minus_one_one():
 
     unit, sym = load_dataset("digits"), load_dataset("digits", scale="symmetric")
     assert sym.value_range == (-1.0, 1.0)
-    assert np.allclose(sym.x_train, 2 * unit.x_train - 1)
+    assert np.allclose(sym.train.inputs, 2 * unit.train.inputs - 1)
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -347,7 +350,8 @@ BAD = {
     "negative label": Bad(["generate", "gan", "--label", "-1", "--npy", "s.npy"],
                           "--label -1 is not a class", "choose 0 to 3", _gan_run(4)),
     "augment an unconditional model": Bad(["augment", "gan", "--per-class", "2", "--out", "a.npz"],
-                                          "unconditional", "num_classes", _gan_run(0)),
+                                          "lacks the ConditionalSampler capability", "cgan",
+                                          _gan_run(0)),
     "augment into a .npy": Bad(["augment", "gan", "--per-class", "2", "--out", "a.npy"],
                                "must name a .npz", "add .npz", _gan_run(4)),
     "augment zero per class": Bad(["augment", "gan", "--per-class", "0", "--out", "a.npz"],
@@ -359,14 +363,14 @@ BAD = {
         _config('{"model": {"family": "gan", "net": "dcgan", "value_range": "symmetric", '
                 '"g_channels": [8, 8, 8, 8]}, "data": {"name": "digits", "scale": "symmetric"}}')),
     "range of the data and the GAN differ": Bad(
-        ["train", "cfg.json"], "generates values in [-1, 1]", "data.scale 'symmetric'",
+        ["train", "cfg.json"], "needs values in [-1, 1]", "drop data.scale",
         _config('{"model": {"family": "gan", "value_range": "symmetric"}, '
-                '"data": {"name": "digits"}}')),
+                '"data": {"name": "digits", "scale": "unit"}}')),
     "conditional GAN with too few classes": Bad(
-        ["train", "cfg.json"], "labels up to 9", "set it to 10",
+        ["train", "cfg.json"], "labels up to 9", "set model.num_classes to 10",
         _config('{"model": {"family": "gan", "num_classes": 3}, "data": {"name": "digits"}}')),
-    "GAN on unbounded data": Bad(["train", "book/gan", "--data", "book-3d"], "is unbounded",
-                                 "scale its features to [0, 1]"),
+    "GAN on unbounded data": Bad(["train", "book/gan", "--data", "book-3d"],
+                                 "needs values in [0, 1]", "scale other data to [0, 1]"),
     "unknown GAN loss": Bad(["train", "cfg.json"], "unknown model.loss 'wgan'", "wgan-gp",
                             _config('{"model": {"family": "gan", "loss": "wgan"}}')),
     "unknown data scale": Bad(["train", "cfg.json"], "unknown data.scale 'pm1'", "symmetric",

@@ -18,6 +18,7 @@ from aegan.data import load_dataset
 from aegan.metrics import anomaly, features, generation
 from aegan.metrics.generation import feature_stats, frechet_distance
 from aegan.models import VAEConfig
+from aegan.models import ConditionalSampler, Encoder, Model
 from tests.conftest import write_run
 
 
@@ -93,23 +94,23 @@ def digit_classifier(tmp_path_factory):
         mp.setenv("AEGAN_CACHE_DIR", str(cache))
         mp.setattr(features, "CLASSIFIER_STEPS", 100)
         d = load_dataset("digits")
-        clf = features.classifier_features(d.x_train, d.y_train, "digits")
+        clf = features.classifier_features(d.train.inputs, d.train.labels, "digits")
     return cache, clf, d
 
 
 @pytest.fixture(scope="module")
 def digit_features(digit_classifier):
     _, clf, d = digit_classifier
-    return {name: (clf(d.split(name)[0]), d.split(name)[1]) for name in ("train", "test")}
+    return {name: (clf(d.split(name).inputs), d.split(name).labels) for name in ("train", "test")}
 
 
 def test_classifier_features_are_cached_and_named(digit_classifier, monkeypatch):
     cache, clf, d = digit_classifier
     monkeypatch.setenv("AEGAN_CACHE_DIR", str(cache))
     assert clf.name.startswith("classifier:digits:") and clf.dim == 128
-    x, y = d.split("test")
+    x, y = d.test.inputs, d.test.labels
     assert (clf.predict(x) == y).mean() > 0.8
-    again = features.classifier_features(d.x_train, d.y_train, "digits")  # loaded, not trained
+    again = features.classifier_features(d.train.inputs, d.train.labels, "digits")  # loaded, not trained
     assert again.name == clf.name
     np.testing.assert_allclose(again(x[:5]), clf(x[:5]), rtol=1e-5, atol=1e-5)  # memory layout aside
 
@@ -123,7 +124,7 @@ def test_fid_is_small_for_the_same_data_and_large_for_damaged_copies(digit_class
     _, clf, d = digit_classifier
     test, _ = digit_features["test"]
     train, _ = digit_features["train"]
-    x_test, _ = d.split("test")
+    x_test = d.test.inputs
     shuffled = x_test.reshape(len(x_test), -1)[:, np.random.default_rng(0).permutation(64)]
     same = frechet_distance(*feature_stats(test), *feature_stats(train))
     for damaged in (_blur(x_test), shuffled.reshape(x_test.shape)):
@@ -143,13 +144,15 @@ def test_auroc_and_average_precision_equal_scikit_learn():
     assert anomaly.auroc(np.zeros(4, bool), np.arange(4)) is None
 
 
-class _Projection:
+class _Projection(Model, Encoder):
     """A stand-in model whose codings are a fixed random projection of the pixels."""
 
     family = "projection"
 
     def __init__(self, width: int, z_dim: int):
+        super().__init__(None, (width,))
         self.w = torch.randn(width, z_dim, generator=torch.Generator().manual_seed(0))
+        self.z_dim = z_dim
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(1) @ self.w
@@ -157,8 +160,9 @@ class _Projection:
 
 def test_probes_beat_chance_on_digits():
     d = load_dataset("digits")
-    x, y = d.split("test")
-    data = metrics.MetricData(x, y, d.x_train, d.value_range, y_train=d.y_train, probe_limit=500)
+    x, y = d.test.inputs, d.test.labels
+    data = metrics.MetricData(x, y, d.train.inputs, d.value_range, y_train=d.train.labels,
+                              probe_limit=500)
     out = metrics.compute(["probe"], _Projection(64, 8), data)
     for key in ("probe_linear", "probe_knn", "probe_pca_linear", "probe_pca_knn"):
         assert out[key] > 0.5, (key, out)  # chance is 0.1
@@ -232,15 +236,19 @@ def test_default_metrics_leave_out_the_slow_ones():
     assert "reconstruction" in metrics.defaults(model)
 
 
-class _Conditional:
+class _Conditional(Model, ConditionalSampler):
     """A stand-in conditional generator: its samples are its labels, as images."""
+
+    def __init__(self, num_classes: int):
+        super().__init__(None, (1, 2, 2))
+        self.num_classes = num_classes
 
     def sample(self, n: int, generator=None, labels: torch.Tensor | None = None) -> torch.Tensor:
         return labels.float().reshape(n, 1, 1, 1).expand(n, 1, 2, 2)
 
 
 def test_conditional_models_are_asked_for_every_class_in_turn():
-    samples = generation.draw_samples(_Conditional(), 7, seed=0, n_classes=3, batch_size=4)
+    samples = generation.draw_samples(_Conditional(3), 7, seed=0, batch_size=4)
     assert samples[:, 0, 0, 0].tolist() == [0, 1, 2, 0, 1, 2, 0]
 
 

@@ -23,7 +23,8 @@ from aegan import api
 from aegan.errors import ConfigError
 from aegan.figures import make_figures
 from aegan.presets import get_preset
-from aegan.report import RunView, _shown_pngs, metrics_section, write_comparison, write_report
+from aegan.compare import write_comparison
+from aegan.report import RunView, _shown_pngs, metrics_section, write_report
 from aegan.viz import compare as vc
 from aegan.viz.html import fmt
 

@@ -12,6 +12,7 @@ from aegan.config import OptimConfig, TrainConfig
 from aegan.data import load_dataset
 from aegan.data import files, stream
 from aegan.data.files import load_file
+from aegan.data import Examples
 from aegan.models import AutoencoderConfig, build_model
 from aegan.train import Trainer
 
@@ -24,7 +25,7 @@ def _train(x, y, x_valid, mode: str, workers: int = 0, epochs: int = 2):
     train = TrainConfig(epochs=epochs, batch_size=16, device="cpu", data_on_device=mode,
                         num_workers=workers, valid_batch_size=7)
     trainer = Trainer(model, train, OptimConfig("adam", lr=1e-2), progress=False)
-    history = trainer.fit(x, y, x_valid)
+    history = trainer.fit(Examples(x, labels=y), Examples(x_valid))
     return history, model.state_dict()
 
 
@@ -44,7 +45,7 @@ def map_all(monkeypatch):
 
 def test_small_npy_is_read_into_memory(tmp_path):
     np.save(tmp_path / "x.npy", np.ones((20, 3), np.float32))
-    x = load_file(tmp_path / "x.npy").x_train
+    x = load_file(tmp_path / "x.npy").train.inputs
     assert type(x) is np.ndarray and x.flags.writeable
 
 
@@ -52,18 +53,19 @@ def test_npy_is_memory_mapped_and_streams_like_memory(tmp_path, map_all):
     x = np.random.RandomState(0).rand(90, 6).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     data = load_file(tmp_path / "x.npy")
-    assert isinstance(data.x_train, np.memmap) and isinstance(data.x_valid, np.memmap)
-    np.testing.assert_array_equal(data.x_train, x[:81])  # the file's values, unconverted
+    train, valid = data.train.inputs, data.valid.inputs
+    assert isinstance(train, np.memmap) and isinstance(valid, np.memmap)
+    np.testing.assert_array_equal(train, x[:81])  # the file's values, unconverted
     assert data.value_range == (0.0, 1.0)
     y = np.arange(81) % 3  # labels travel through the same reader
-    in_memory = _train(data.x_train, y, data.x_valid, "always")
-    _same(in_memory, _train(data.x_train, y, data.x_valid, "never"))
-    _same(in_memory, _train(data.x_train, y, data.x_valid, "never", workers=2))
+    in_memory = _train(train, y, valid, "always")
+    _same(in_memory, _train(train, y, valid, "never"))
+    _same(in_memory, _train(train, y, valid, "never", workers=2))
 
 
 def test_auto_streams_memory_maps_above_the_budget(tmp_path, monkeypatch, map_all):
     np.save(tmp_path / "x.npy", np.ones((20, 4), np.float32))
-    mapped = load_file(tmp_path / "x.npy").x_train
+    mapped = load_file(tmp_path / "x.npy").train.inputs
     trainer = Trainer(torch.nn.Linear(1, 1), TrainConfig(device="cpu"), OptimConfig())
     size = mapped.size * 4  # bytes as float32
     monkeypatch.setattr(stream, "in_memory_budget", lambda device: size - 1)
@@ -78,7 +80,7 @@ def test_auto_streams_memory_maps_above_the_budget(tmp_path, monkeypatch, map_al
 
 def test_memory_mapped_rows_are_read_from_the_file(tmp_path, monkeypatch, map_all):
     np.save(tmp_path / "x.npy", np.arange(64 * 1024, dtype=np.float32).reshape(64, 1024))
-    reader = stream.BatchReader([load_file(tmp_path / "x.npy").x_train])
+    reader = stream.BatchReader([load_file(tmp_path / "x.npy").train.inputs])
     assert stream.file_rows(reader.arrays[0])[1:] == (128, 4096)  # after the .npy header
     released = []
     monkeypatch.setattr(stream, "release_pages", released.append)
@@ -106,23 +108,24 @@ def _image_folder(root, sizes=None, mode="L", n=6) -> np.ndarray:
 def test_image_folder_reads_pixels_and_labels(tmp_path, mode, channels):
     pixels = _image_folder(tmp_path / "imgs", mode=mode)
     data = load_dataset(str(tmp_path / "imgs"))
-    assert data.kind == "image" and data.classes == ["a", "b"]
-    assert data.sample_shape == (channels, 4, 5) and len(data.x_train) == 11
+    assert data.kind == "images" and data.classes == ["a", "b"]
+    assert data.sample_shape == (channels, 4, 5) and len(data.train) == 11
     order = np.random.RandomState(0).permutation(12)  # the folder's fixed shuffled order
-    np.testing.assert_array_equal(data.y_train, (order[:11] >= 6).astype(np.int64))
+    np.testing.assert_array_equal(data.train.labels, (order[:11] >= 6).astype(np.int64))
     first = np.asarray(pixels[order[0]], np.float32) / 255
     expected = first[None] if channels == 1 else first.transpose(2, 0, 1)
-    np.testing.assert_allclose(data.x_train[np.array([0])][0], expected, rtol=0, atol=1e-7)
-    np.testing.assert_allclose(data.x_valid[0], np.asarray(pixels[order[11]], np.float32).reshape(
-        data.x_valid[0].transpose(1, 2, 0).shape).transpose(2, 0, 1) / 255, atol=1e-7)
+    np.testing.assert_allclose(data.train.inputs[np.array([0])][0], expected, rtol=0, atol=1e-7)
+    valid = data.valid.inputs
+    np.testing.assert_allclose(valid[0], np.asarray(pixels[order[11]], np.float32).reshape(
+        valid[0].transpose(1, 2, 0).shape).transpose(2, 0, 1) / 255, atol=1e-7)
 
 
 def test_image_folder_streams_through_workers_like_memory(tmp_path):
     _image_folder(tmp_path / "imgs", n=15)
     data = load_dataset(str(tmp_path / "imgs"))
-    streamed = _train(data.x_train, data.y_train, data.x_valid, "auto", workers=2, epochs=1)
-    _same(streamed, _train(np.asarray(data.x_train), data.y_train, data.x_valid, "always",
-                           epochs=1))
+    train, labels, valid = data.train.inputs, data.train.labels, data.valid.inputs
+    streamed = _train(train, labels, valid, "auto", workers=2, epochs=1)
+    _same(streamed, _train(np.asarray(train), labels, valid, "always", epochs=1))
 
 
 def test_an_image_that_fails_in_a_worker_is_one_line(tmp_path):
@@ -133,5 +136,6 @@ def test_an_image_that_fails_in_a_worker_is_one_line(tmp_path):
     broken.write_bytes(broken.read_bytes()[:-30])  # header whole: caught only when decoded
     data = load_dataset(str(tmp_path / "imgs"))
     with pytest.raises(DataError) as caught:
-        _train(data.x_train, data.y_train, data.x_valid, "never", workers=1, epochs=1)
+        _train(data.train.inputs, data.train.labels, data.valid.inputs, "never", workers=1,
+               epochs=1)
     assert str(caught.value).startswith(str(broken)) and "\n" not in str(caught.value)

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from aegan import api
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
 from aegan.data import load_dataset
 from aegan.errors import DataError, RunError
 from aegan.io import load_run
@@ -19,6 +20,7 @@ from aegan.models import AutoencoderConfig, ClassifierConfig, build_model
 from aegan.tasks.anomaly import DetectConfig, detect
 from aegan.tasks.classify import PretrainConfig, labelled_subset, pretrain_classify
 from aegan.tasks.hashing import binary_codes, hash_codes
+from aegan.data import Batch
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -64,15 +66,15 @@ def _pairwise_auroc(is_anomaly, scores):
 def test_detect_matches_reference(zeros_run):
     report = detect(zeros_run, config=DetectConfig(threshold=0.95))
     data = load_dataset("digits")
-    scores = _mse_per_example(zeros_run, data.x_test)
-    train_scores = _mse_per_example(zeros_run, data.x_train[data.y_train == 0])
+    scores = _mse_per_example(zeros_run, data.test.inputs)
+    train_scores = _mse_per_example(zeros_run, data.train.inputs[data.train.labels == 0])
     np.testing.assert_allclose(report.scores, scores, rtol=1e-5)
     assert report.threshold == pytest.approx(np.quantile(train_scores, 0.95), rel=1e-5)
     s = report.summary
     assert s["flagged"] == int((scores > report.threshold).sum())
     assert s["train_flagged_fraction"] <= 0.05 + 1 / len(train_scores)
     assert s["normal_classes"] == [0]  # the run's own classes
-    is_anomaly = data.y_test != 0
+    is_anomaly = data.test.labels != 0
     assert s["anomalies"] == is_anomaly.sum()
     assert s["auroc"] == pytest.approx(_pairwise_auroc(is_anomaly, scores), abs=1e-9)
     assert s["auroc"] > 0.95
@@ -100,7 +102,7 @@ def test_detect_without_normal_classes_reports_scores_only(cli, sigmoid_run):
 def test_hash_matches_reference(sigmoid_run):
     report = hash_codes(sigmoid_run)
     data = load_dataset("digits")
-    codings = _codings_and_recon(sigmoid_run, data.x_test)[0]
+    codings = _codings_and_recon(sigmoid_run, data.test.inputs)[0]
     np.testing.assert_array_equal(report.bits, codings >= 0.5)
     codes = ["".join("1" if b else "0" for b in row) for row in codings >= 0.5]
     buckets = Counter(codes)
@@ -110,7 +112,7 @@ def test_hash_matches_reference(sigmoid_run):
     assert [b["size"] for b in s["largest_buckets"]] == [c for _, c in buckets.most_common(10)]
     top = s["largest_buckets"][0]
     assert codes.count(top["code"]) == top["size"]
-    majority = sum(Counter(data.y_test[[c == code for c in codes]]).most_common(1)[0][1]
+    majority = sum(Counter(data.test.labels[[c == code for c in codes]]).most_common(1)[0][1]
                    for code in buckets)
     assert s["label_purity"] == pytest.approx(majority / len(codes))
 
@@ -131,7 +133,7 @@ def test_hash_needs_codings_in_unit_interval():
 def test_classifier_family_freezes_and_trains(tmp_path):
     torch.manual_seed(0)
     model = build_model(ClassifierConfig(hidden=[8], n_classes=3), (4,))
-    batch = (torch.rand(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]))
+    batch = Batch(torch.rand(6, 4), labels=torch.tensor([0, 1, 2, 0, 1, 2]))
     features = [p.detach().clone() for p in model.features.parameters()]
     model.freeze_features(True)
     model.training_step(batch, model.configure_optimizers(OptimConfig(lr=0.1)), 0)

@@ -10,13 +10,15 @@ import pytest
 import torch
 
 from aegan import api
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
 from aegan.errors import RunError, TrainingDiverged
 from aegan.models import AutoencoderConfig, build_model
 from aegan.train import Trainer
 from aegan.io import save_model
-from aegan.train.checkpoint import load_safetensors
+from aegan.weights import load_safetensors
 from aegan.train.trainer import lr_factor
+from aegan.data import Batch
 
 
 def _config(epochs=6, **optim):
@@ -74,10 +76,12 @@ def test_cosine_schedule():
 def test_batches_cover_every_example_once():
     model = build_model(AutoencoderConfig(encoder=[2]), (3,))
     trainer = Trainer(model, TrainConfig(batch_size=4), OptimConfig())
-    data = (torch.arange(10.0).reshape(10, 1),)
-    seen = torch.cat([b[0] for b in trainer._batches(data, 4, shuffle=True)])
+    data = Batch(torch.arange(10.0).reshape(10, 1), labels=torch.arange(10))
+    batches = list(trainer._batches(data, 4, shuffle=True))
+    seen = torch.cat([b.inputs for b in batches])
     assert sorted(seen.flatten().tolist()) == list(range(10))
-    assert [len(b[0]) for b in trainer._batches(data, 4, shuffle=False)] == [4, 4, 2]
+    assert all(torch.equal(b.inputs[:, 0].long(), b.labels) for b in batches)  # roles together
+    assert [len(b) for b in trainer._batches(data, 4, shuffle=False)] == [4, 4, 2]
 
 
 def test_divergence_stops_without_saving_nan(tmp_path):
@@ -121,8 +125,10 @@ def _poisoned(model, at_step: int, what: str):
 def test_divergence_is_caught_within_a_step(tmp_path, what, check_every, caught_at):
     x = np.random.RandomState(0).rand(200, 6).astype(np.float32)  # 20 steps an epoch
     model = _poisoned(build_model(AutoencoderConfig(encoder=[4]), (6,)), 25, what)
-    trainer = Trainer(model, TrainConfig(epochs=3, batch_size=10), OptimConfig(), tmp_path,
-                      check_every=check_every, progress=False)
+    # closed_form off: the poisoned step is a patched training_step, which the closed-form
+    # speed path would not run
+    trainer = Trainer(model, TrainConfig(epochs=3, batch_size=10, closed_form="off"),
+                      OptimConfig(), tmp_path, check_every=check_every, progress=False)
     with pytest.raises(TrainingDiverged, match=rf"at step {caught_at} \(epoch 2\).*NaN or "
                                                r"infinite.*epoch 1.*is kept.*try a lower --lr"):
         trainer.fit(x)

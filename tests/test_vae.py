@@ -12,14 +12,16 @@ import torch
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
 from aegan import api, generation
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
 from aegan.data import load_dataset
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, DataMismatch
 from aegan.io import load_run
 from aegan.metrics import likelihood
 from aegan.models import VAEConfig, build_model
 from aegan.models.vae import gaussian_kl, log_normal
 from aegan.presets import get_preset
+from aegan.data import Batch
 
 
 def _model(seed=0, **changes):
@@ -137,7 +139,7 @@ def test_training_step_binarizes_and_warms_up():
 
     model.losses = spy
     grey = _x(4, binary=False)
-    model.training_step((grey,), model.configure_optimizers(OptimConfig("sgd", lr=0.1)), 5)
+    model.training_step(Batch(grey), model.configure_optimizers(OptimConfig("sgd", lr=0.1)), 5)
     x, beta = seen[0]
     assert beta == 0.25 and set(x.unique().tolist()) <= {0.0, 1.0} and not torch.equal(x, grey)
 
@@ -169,10 +171,10 @@ def test_binarized_mnist(tiny_idx):
     a, b = load_dataset("binarized-mnist", tiny_idx), load_dataset("binarized-mnist", tiny_idx)
     grey = load_dataset("mnist", tiny_idx)
     for split in ("valid", "test"):
-        x = getattr(a, f"x_{split}")
-        assert set(np.unique(x)) <= {0.0, 1.0} and np.array_equal(x, getattr(b, f"x_{split}"))
-        assert abs(x.mean() - getattr(grey, f"x_{split}").mean()) < 0.02
-    np.testing.assert_array_equal(a.x_train, grey.x_train)  # grey: binarized per batch
+        x = a.split(split).inputs
+        assert set(np.unique(x)) <= {0.0, 1.0} and np.array_equal(x, b.split(split).inputs)
+        assert abs(x.mean() - grey.split(split).inputs.mean()) < 0.02
+    np.testing.assert_array_equal(a.train.inputs, grey.train.inputs)  # binarized per batch
 
 
 def test_semantic_grid_line_and_traversal():
@@ -237,5 +239,5 @@ def test_config_refuses_bad_values(changes, message):
 
 
 def test_conv_vae_needs_images():
-    with pytest.raises(ConfigError, match="net 'conv' needs images"):
+    with pytest.raises(DataMismatch, match="net 'conv' reads images"):
         build_model(VAEConfig(net="conv", encoder=[4]), (6,))

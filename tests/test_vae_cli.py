@@ -77,8 +77,9 @@ BAD = {
     "traverse a missing dim": (["interpolate", "{vae}", "--out", "f.png", "--mode", "traverse",
                                 "--dim", "99"], "--dim 99 is not a coding dimension"),
     "nll samples 0": (["evaluate", "{vae}", "--nll-samples", "0"], "--nll-samples must be at least 1"),
-    "nll of an autoencoder": (["evaluate", "{ae}", "--nll-samples", "10"], "needs a model with a likelihood"),
-    "vae on unbounded data": (["train", "vae-digits", "--data", "book-3d"], "outside [0, 1]"),
+    "nll of an autoencoder": (["evaluate", "{ae}", "--nll-samples", "10"], "lacks the Likelihood capability"),
+    "vae on unbounded data": (["train", "vae-digits", "--data", "book-3d"],
+                              "needs values in [0, 1]"),
 }
 
 

@@ -18,79 +18,68 @@ import numpy as np
 import torch
 
 from aegan import metrics
-from aegan.config import RunConfig
-from aegan.data import Dataset, load_dataset
+from aegan.capabilities import require
+from aegan.data import Dataset
 from aegan.errors import ConfigError, DataError, RunError
 from aegan.fileio import atomic_write_bytes
+from aegan.generation import epoch_samples
 from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
                       write_json, writing_run)
-from aegan.models import build_model
+from aegan.models import Encoder, Likelihood, Sampler, build_model, can
+from aegan.run import RunConfig, load_data
+from aegan.tensorboard_log import TensorBoardLogger, require_tensorboard
 from aegan.train import CHECKPOINT, EpochEnd, Trainer, distributed, resolve_device
-from aegan.train.checkpoint import load_safetensors, load_weights, read_counters
+from aegan.train.checkpoint import read_counters
+from aegan.weights import load_safetensors, load_weights
 
 log = logging.getLogger(__name__)
 
 
-def load_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
-    d = config.data
-    return load_dataset(d.name, data_dir, d.limit, d.valid_size, d.classes, d.scale)
-
-
 def _check_shape(config: RunConfig, data: Dataset) -> None:
-    if config.sample_shape and tuple(config.sample_shape) != data.sample_shape:
-        raise DataError(f"this run was made for examples of shape {tuple(config.sample_shape)}, "
-                        f"but {data.name} has {data.sample_shape}; use data of the run's shape "
-                        "(same size and channels)")
+    """Refuse data of another shape than the run's (other data than it trained on)."""
+    if config.spec is not None and config.spec.inputs != data.sample_shape:
+        raise DataError(f"this run was made for examples of shape {list(config.spec.inputs)}, "
+                        f"but {data.name} has {list(data.sample_shape)}; use data of the run's "
+                        "shape (same size and channels)")
 
 
-def _check_fit(config: RunConfig, data: Dataset) -> None:
-    """Refuse data a model cannot learn from, before any folder is written."""
-    model = build_model(config.model, data.sample_shape)  # networks that cannot take it say so
-    if hasattr(model, "check_data"):  # a model's own demands (value range, labels)
-        model.check_data(data)
-    needs_unit_range = getattr(config.model, "unit_range_remedy", None)  # None: any values
-    if needs_unit_range and data.value_range != (0.0, 1.0):
-        raise DataError(f"{data.name} has values outside [0, 1], which this model's loss cannot "
-                        f"model; {needs_unit_range}")
+def _build(config: RunConfig, data: Dataset) -> torch.nn.Module:
+    """The run's model, built once, with the initial weights of its seed, for ``data``: data it
+    cannot learn from are refused here, before any folder is written."""
     _check_shape(config, data)
+    torch.manual_seed(config.train.seed)
+    return build_model(config.model, data.spec)
 
 
 def _pretrain(model, config: RunConfig, data: Dataset, run_dir: Path,
               callbacks: list[Callable[[EpochEnd], None]], progress: bool | None) -> None:
     """Run a model's pretraining stages (greedy layer-wise training), each a Trainer run in a
     sub-folder of its own; a finished stage is restored from its checkpoint, not retrained."""
-    for i, stage in enumerate(model.pretraining_stages() if hasattr(model, "pretraining_stages") else []):
+    for i, stage in enumerate(model.pretraining_stages()):
         stage_dir = run_dir / stage.name
         if distributed.current().is_main:  # under torchrun, rank 0 alone writes
             stage_dir.mkdir(exist_ok=True)
         train_cfg = dataclasses.replace(config.train, epochs=stage.epochs, seed=config.train.seed + i + 1)
         trainer = Trainer(stage.model, train_cfg, stage.optim, stage_dir, callbacks, progress,
                           label=stage.name)
-        trainer.fit(stage.inputs(data.x_train), None, stage.inputs(data.x_valid), None,
+        trainer.fit(stage.inputs(data.train.inputs), stage.inputs(data.valid.inputs),
                     resume=(stage_dir / CHECKPOINT).is_file())
 
 
-def _fit(config: RunConfig, data: Dataset, run_dir: Path,
+def _fit(model, config: RunConfig, data: Dataset, run_dir: Path,
          callbacks: list[Callable[[EpochEnd], None]], progress: bool | None,
          tensorboard: bool = False) -> Trainer:
-    torch.manual_seed(config.train.seed)  # the initial weights follow the seed
-    model = build_model(config.model, data.sample_shape)
     _pretrain(model, config, data, run_dir, callbacks, progress)
     trainer = Trainer(model, config.train, config.optim, run_dir, callbacks, progress)
     logger = None
     if trainer.world.is_main:  # rank 0 alone writes figures and logs
-        if hasattr(model, "sample") and len(data.sample_shape) == 3:  # samples every epoch
-            from aegan.generation import epoch_samples
-
+        if can(model, Sampler) and data.kind == "images":  # samples every epoch
             trainer.callbacks.append(epoch_samples(model, run_dir, config.train.seed))
         if tensorboard:  # the main training only, not the pretraining stages
-            from aegan.tensorboard_log import TensorBoardLogger
-
-            logger = TensorBoardLogger(run_dir, model, data.x_valid, config.train.seed)
+            logger = TensorBoardLogger(run_dir, model, data.valid.inputs, config.train.seed)
             trainer.callbacks.append(logger)
     try:
-        trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid,
-                    resume=(run_dir / CHECKPOINT).is_file())
+        trainer.fit(data.train, data.valid, resume=(run_dir / CHECKPOINT).is_file())
     finally:
         if logger is not None:
             logger.close()
@@ -101,8 +90,6 @@ def _fit(config: RunConfig, data: Dataset, run_dir: Path,
 
 def _check_tensorboard(tensorboard: bool) -> None:
     if tensorboard:
-        from aegan.tensorboard_log import require_tensorboard
-
         require_tensorboard()
 
 
@@ -118,26 +105,24 @@ def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None
     ``tensorboard``: also log to ``out/tensorboard`` (needs the tensorboard package)."""
     _check_tensorboard(tensorboard)
     data = load_data(config, data_dir)
-    _check_fit(config, data)
-    config.sample_shape = data.sample_shape
+    model = _build(config, data)
+    config.spec = data.spec
     device = resolve_device(config.train.device)
     with distributed.session(config.train) as world, _writing(out, world, new=True) as run_dir:
         if world.is_main:
             write_json(run_dir / CONFIG, config.to_dict())
             write_json(run_dir / ENVIRONMENT, environment(device, config.train.seed)
                        | {"processes": world.size})
-        _fit(config, data, run_dir, list(callbacks), progress, tensorboard)
+        _fit(model, config, data, run_dir, list(callbacks), progress, tensorboard)
     return run_dir
 
 
-def _check_checkpoint(run_dir: Path, config: RunConfig, data: Dataset) -> torch.nn.Module:
-    """Load the checkpoint's weights into a fresh model: a damaged file or one of another
-    model is refused before the run's config is touched."""
+def _check_checkpoint(run_dir: Path, model: torch.nn.Module) -> None:
+    """Load the checkpoint's weights into ``model``: a damaged file or one of another model is
+    refused before the run's config is touched."""
     tensors, _ = load_safetensors(run_dir / CHECKPOINT)
-    model = build_model(config.model, data.sample_shape)
     load_weights(model, {k[len("model/"):]: v for k, v in tensors.items()
                          if k.startswith("model/")}, run_dir / CHECKPOINT)
-    return model
 
 
 def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path | None = None,
@@ -154,11 +139,11 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
         config = config.replace("train", epochs=epochs)
     with distributed.session(config.train) as world, _writing(run_dir, world):
         data = load_data(config, data_dir)
-        _check_fit(config, data)
+        model = _build(config, data)
         main = run_dir / CHECKPOINT
         if main.is_file():  # else the run stopped in a pretraining stage
             done = int(read_counters(main).get("epoch", 0))
-            model = _check_checkpoint(run_dir, config, data)
+            _check_checkpoint(run_dir, model)  # the Trainer restores the same weights
             if done > config.train.epochs or (done == config.train.epochs
                                               and (run_dir / MODEL).is_file()):
                 raise RunError(f"{run_dir} already trained {done} of its {config.train.epochs} "
@@ -169,7 +154,7 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
                 return run_dir
         if extended and world.is_main:
             write_json(run_dir / CONFIG, config.to_dict())
-        _fit(config, data, run_dir, list(callbacks), progress, tensorboard)
+        _fit(model, config, data, run_dir, list(callbacks), progress, tensorboard)
     return run_dir
 
 
@@ -177,7 +162,7 @@ def _whole_training_split(config: RunConfig, data_dir) -> tuple[np.ndarray, np.n
     """The data set's whole training split (no --limit, no --classes): the feature classifier
     of the generation metrics learns from it, so runs on the same data set share one."""
     whole = load_data(config.replace("data", limit=None, classes=None), data_dir)
-    return whole.x_train, whole.y_train
+    return whole.train.inputs, whole.train.labels
 
 
 def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
@@ -195,19 +180,19 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
         config = config.replace("data", name=data)
     dataset = load_data(config, data_dir)
     _check_shape(config, dataset)
-    _, model = load_run(run_dir, dataset.sample_shape)
-    if nll_samples is not None and "nll" not in metrics.applicable(model):
-        raise ConfigError(f"--nll-samples needs a model with a likelihood (one with log_weights); "
-                          f"{run_dir} holds a {model.family} model")
-    x, y = dataset.split(split)
-    md = metrics.MetricData(x, y, dataset.x_train, dataset.value_range,
+    _, model = load_run(run_dir)
+    if nll_samples is not None:
+        require(model, Likelihood, "estimate a likelihood (--nll-samples)", str(run_dir))
+    examples = dataset.split(split)
+    md = metrics.MetricData(examples.inputs, examples.labels, dataset.train.inputs,
+                            dataset.value_range, targets=examples.targets,
                             nll_samples=nll_samples or 1000, seed=config.train.seed,
-                            **{"y_train": dataset.y_train, "data_name": dataset.name,
+                            **{"y_train": dataset.train.labels, "data_name": dataset.name,
                                "normal_classes": config.data.classes,
                                "classifier_data": lambda: _whole_training_split(config, data_dir),
                                **{k: v for k, v in options.items() if v is not None}})
     results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,
-                               "examples": len(x)}
+                               "examples": len(examples)}
     results.update(metrics.compute(names or metrics.defaults(model), model, md))
     return results
 
@@ -221,12 +206,9 @@ def encode(run_dir: str | Path, data: str, out: str | Path, split: str = "test",
     config = read_config(run_dir).replace("data", name=data)
     dataset = load_data(config, data_dir)
     _check_shape(config, dataset)
-    _, model = load_run(run_dir, dataset.sample_shape)
-    if not hasattr(model, "encode"):
-        raise RunError(f"{run_dir} holds a {model.family}, which has no encoder; "
-                       "use a run of a model with codings")
-    x, _ = dataset.split(split)
-    codings = metrics.batched(model.encode, x, 1024)
+    _, model = load_run(run_dir)
+    require(model, Encoder, "encode data into codings", str(run_dir))
+    codings = metrics.batched(model.encode, dataset.split(split).inputs, 1024)
     buffer = io.BytesIO()
     np.save(buffer, codings)
     atomic_write_bytes(out, buffer.getvalue())

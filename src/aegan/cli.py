@@ -114,7 +114,7 @@ def os_error_line(exc: OSError) -> str:
 # -- commands --------------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from aegan import api
-    from aegan.config import load_config
+    from aegan.run import load_config
     from aegan.figures import make_figures
     from aegan.presets import get_preset
     from aegan.train.distributed import from_env
@@ -146,7 +146,7 @@ def cmd_train(args) -> int:
             if values:
                 config = config.replace(section, **values)
         if args.data is not None:
-            config.sample_shape = None  # other data: the shape is read again
+            config.spec = None  # other data: what they are is read again
         out = Path(args.out) if args.out else _default_out(args.config)
         if is_main:
             print(f"training {config.preset or args.config} on {config.data.name} into {out}")
@@ -178,8 +178,9 @@ def cmd_evaluate(args) -> int:
 
 def cmd_metrics(args) -> int:
     from aegan.metrics import METRICS
+    from aegan.models import CAPABILITIES
 
-    rows = [{"name": m.name, "needs": list(m.needs), "default": m.default,
+    rows = [{"name": m.name, "needs": [CAPABILITIES[c] for c in m.needs], "default": m.default,
              "description": m.description} for m in METRICS.values()]
     if args.json:
         print(json.dumps(rows))
@@ -284,7 +285,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from aegan.report import write_comparison
+    from aegan.compare import write_comparison
 
     given, names = _report_metrics(args)
     metrics = None if given is None else [given] * len(args.runs)
@@ -293,9 +294,11 @@ def cmd_compare(args) -> int:
 
 
 def cmd_presets(args) -> int:
+    from aegan.capabilities import names
     from aegan.presets import PRESETS
 
-    rows = [{"name": p.name, "description": p.description} for p in PRESETS.values()]
+    rows = [{"name": p.name, "description": p.description, "family": p.build().model.family,
+             "can": names(p.build().model)} for p in PRESETS.values()]
     if args.json:
         print(json.dumps(rows))
     else:

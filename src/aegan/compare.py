@@ -1,4 +1,4 @@
-"""The sections of ``aegan compare``: several runs side by side, one column per run. Settings
+"""``aegan compare``: several runs side by side on one page, one column per run. Settings
 that differ between the runs are highlighted (those they share are folded away), the final
 numbers sit in one table, and figures of the same name are shown in one row.
 """
@@ -6,9 +6,13 @@ numbers sit in one table, and figures of the same name are shown in one row.
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping
 
-from aegan.report import quantities
+from aegan.errors import RunError
+from aegan.fileio import atomic_write_bytes
+from aegan.io import read_config
+from aegan.report import check_out, curves_section, quantities, read_run, subtitle
 from aegan.viz import html as h
 
 
@@ -80,3 +84,31 @@ def figures_section(views) -> str:
             cells.append(f"<div>{inner}</div>")
         parts.append(f"<h3>{h.esc(name)}</h3><div class=\"cols\">{''.join(cells)}</div>")
     return h.section("Figures", "\n".join(parts))
+
+
+def _labels(run_dirs: list[Path]) -> list[str]:
+    names = [p.resolve().name for p in run_dirs]
+    return names if len(set(names)) == len(names) else [str(p) for p in run_dirs]
+
+
+def write_comparison(run_dirs: list[str | Path], out: str | Path, data_dir=None,
+                     metrics: list[Mapping[str, Any]] | None = None,
+                     names: list[str] | None = None) -> Path:
+    """Write a page comparing two or more runs to ``out`` (.html); return ``out``."""
+    run_dirs = [Path(p) for p in run_dirs]
+    if len(run_dirs) < 2:
+        raise RunError(f"compare needs at least two runs, got {len(run_dirs)}; name two or more "
+                       "run folders (one run: 'aegan report RUN')")
+    out = check_out(out)
+    for run_dir in run_dirs:
+        read_config(run_dir)  # every run is checked before any is evaluated
+    given = metrics if metrics is not None else [None] * len(run_dirs)
+    views = [read_run(p, data_dir, m, names, label)
+             for p, m, label in zip(run_dirs, given, _labels(run_dirs))]
+    sections = [runs_section(views), config_diff_section(views), metrics_section(views),
+                curves_section({v.label: v.history for v in views}),
+                figures_section(views)]
+    what = subtitle(", ".join(v.label for v in views))
+    text = h.page(f"Comparison of {len(views)} runs", what, sections)
+    atomic_write_bytes(out, text.encode("utf-8"))
+    return out

@@ -1,23 +1,16 @@
-"""Typed run configuration: one dataclass per component, nested into :class:`RunConfig`.
+"""Typed configuration of a run's components: data, optimizer and Trainer, one dataclass each,
+and the validators every config (a model family's too) shares.
 
 Each dataclass owns its defaults and checks its values in ``__post_init__`` with messages a
-user can act on. A model family's own config class is registered beside the model
-(:mod:`aegan.models`); :class:`RunConfig` holds whichever one the ``family`` key names. The
-whole resolved config is written to a run's ``config.json``, and ``aegan train
-RUN/config.json`` repeats the run.
-
-Config files are JSON, parsed as data: nothing in them is executed or turned into objects
-(there are no tags, as YAML has), and whatever they hold either builds a valid config or
-raises :class:`~aegan.errors.ConfigError`.
+user can act on. A model family's own config class lives beside the model
+(:mod:`aegan.models`); :class:`aegan.run.RunConfig` nests them all into one run.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from aegan.errors import ConfigError
@@ -25,6 +18,8 @@ from aegan.errors import ConfigError
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
 SCALES = ("unit", "symmetric")  # pixel ranges [0, 1] and [-1, 1]
+DATA_KINDS = ("auto", "vectors", "images", "sequences", "image-sequences")
+PAIRS = ("left-right", "right-left", "folders")
 KERNELS = ("auto", "foreach", "fused", "loop")
 PRECISIONS = ("fp32", "bf16")
 SWITCHES = ("auto", "on", "off")
@@ -69,18 +64,32 @@ def from_dict(cls, values: dict[str, Any], where: str):
 
 @dataclass
 class DataConfig:
-    """Which data set to train on: a registered name or a path to a .npy/.npz/.csv file."""
+    """Which data to train on, and how to read it: a registered name or a path (a .npy / .npz /
+    .csv file, a folder of images or of image pairs)."""
 
     name: str = "digits"
     limit: int | None = None  # train on the first N training examples only
     valid_size: int | None = None  # None: the data set's own split
     classes: list[int] | None = None  # keep only these labels in train and valid (not test)
-    scale: str = "unit"  # images in [0, 1], or "symmetric": in [-1, 1] (GANs with tanh)
+    # None: the range the model asks for (its config); "unit" [0, 1] or "symmetric" [-1, 1]
+    scale: str | None = None
+    kind: str = "auto"  # what a file's examples are; auto: from their number of dimensions
+    pairs: str | None = None  # a folder of image pairs: "left-right", "right-left" or "folders"
+    derive: dict[str, Any] | None = None  # a derived pair, e.g. {"name": "downscale", "factor": 4}
 
     def __post_init__(self) -> None:
         _check(isinstance(self.name, str) and self.name != "", "data.name must be a non-empty string")
-        _check(self.scale in SCALES, f"unknown data.scale {self.scale!r}; choose one of "
-               f"{', '.join(SCALES)}")
+        _check(self.scale is None or self.scale in SCALES,
+               f"unknown data.scale {self.scale!r}; choose one of {', '.join(SCALES)}, or null "
+               "(the model's own range)")
+        _check(self.kind in DATA_KINDS,
+               f"unknown data.kind {self.kind!r}; choose one of {', '.join(DATA_KINDS)}")
+        _check(self.pairs is None or self.pairs in PAIRS,
+               f"unknown data.pairs {self.pairs!r}; choose one of {', '.join(PAIRS)}")
+        _check(self.derive is None or (isinstance(self.derive, dict)
+                                       and isinstance(self.derive.get("name"), str)),
+               f"data.derive must be an object with a 'name', such as "
+               f'{{"name": "downscale", "factor": 4}}, got {self.derive!r}')
         if self.classes is not None:
             self.classes = list(self.classes)
             _check(len(self.classes) > 0 and len(set(self.classes)) == len(self.classes)
@@ -141,7 +150,7 @@ class TrainConfig:
     channels_last: str = "auto"  # auto: on for models with Conv2d layers
     compile: bool = False  # torch.compile each of the model's networks
     cuda_graph: str = "auto"  # auto: capture the whole step on CUDA when the model allows it
-    hand_backward: str = "auto"  # auto: dense AEs, GANs and VAEs: gradients in closed form (CPU)
+    closed_form: str = "auto"  # auto: the model's closed-form step on the CPU, where it has one
     # "auto": the whole data on the device unless it is read lazily (a memory-mapped .npy
     # above a quarter of the free memory, an image folder); "always" / "never" force it
     data_on_device: str = "auto"
@@ -155,8 +164,8 @@ class TrainConfig:
         _check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
         _check(self.cuda_graph in ("auto", "off"),
                f"unknown cuda_graph {self.cuda_graph!r}; choose auto or off")
-        _check(self.hand_backward in ("auto", "off"),
-               f"unknown hand_backward {self.hand_backward!r}; choose auto or off")
+        _check(self.closed_form in ("auto", "off"),
+               f"unknown closed_form {self.closed_form!r}; choose auto or off")
         _check(is_int(self.epochs) and self.epochs >= 1,
                f"--epochs must be at least 1, got {self.epochs}")
         _check(is_int(self.batch_size) and self.batch_size >= 1,
@@ -171,95 +180,3 @@ class TrainConfig:
                f"train.data_on_device must be auto, always or never, got {self.data_on_device!r}")
         _check(is_int(self.num_workers) and 0 <= self.num_workers <= 64,
                f"--num-workers must be between 0 and 64, got {self.num_workers}")
-
-
-@dataclass
-class RunConfig:
-    """Everything that defines a run. ``model`` is the family's own config dataclass."""
-
-    model: Any
-    data: DataConfig = field(default_factory=DataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    preset: str | None = None
-    sample_shape: tuple[int, ...] | None = None  # recorded from the data when training
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "preset": self.preset,
-            "sample_shape": None if self.sample_shape is None else list(self.sample_shape),
-            "model": asdict(self.model),
-            "data": asdict(self.data),
-            "optim": asdict(self.optim),
-            "train": asdict(self.train),
-        }
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
-        from aegan.models import model_config_from_dict  # registry lives with the models
-
-        if not isinstance(values, dict):
-            raise ConfigError("a run config must be a JSON object, like a run's config.json")
-        unknown = sorted(set(values) - {"preset", "sample_shape", "model", "data", "optim", "train"})
-        if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} in the config; known keys: "
-                              "data, model, optim, preset, sample_shape, train")
-        if "model" not in values:
-            raise ConfigError("the config has no 'model' section; start from a preset's "
-                              "config.json (aegan train PRESET writes one)")
-        preset, shape = values.get("preset"), values.get("sample_shape")
-        _check(preset is None or isinstance(preset, str),
-               f"preset must be a name or null, got {preset!r}")
-        _check(shape is None or (isinstance(shape, list) and 1 <= len(shape) <= 4
-                                 and all(is_int(n) and n >= 1 for n in shape)),
-               f"sample_shape must list 1 to 4 positive sizes, such as [1, 28, 28], got {shape!r}")
-        return cls(
-            model=model_config_from_dict(values["model"]),
-            data=from_dict(DataConfig, values.get("data", {}), "data"),
-            optim=from_dict(OptimConfig, values.get("optim", {}), "optim"),
-            train=from_dict(TrainConfig, values.get("train", {}), "train"),
-            preset=preset,
-            sample_shape=tuple(shape) if shape else None,
-        )
-
-    def replace(self, section: str, **changes: Any) -> RunConfig:
-        """A copy with some fields of one section changed (validated again)."""
-        new = dataclasses.replace(getattr(self, section), **changes)
-        return dataclasses.replace(self, **{section: new})
-
-
-def _no_constant(name: str):
-    raise ConfigError(f"{name} is not a number a config may hold; write a finite number")
-
-
-def parse_config(text: str | bytes, source: str = "the config") -> RunConfig:
-    """A :class:`RunConfig` from JSON text, parsed as data: anything else is a ConfigError."""
-    try:
-        values = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg}); "
-                          "a config is one JSON object, like a run's config.json") from None
-    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
-        raise ConfigError(f"{source} is not valid JSON ({type(exc).__name__}); "
-                          "a config is one JSON object, like a run's config.json") from None
-    try:
-        return RunConfig.from_dict(values)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError, RecursionError) as exc:  # a value of a kind no check expects
-        raise ConfigError(f"{source} holds a value aegan cannot use ({type(exc).__name__}: "
-                          f"{exc}); compare it with a preset's config.json") from None
-
-
-def load_config(path: str | Path) -> RunConfig:
-    """Read a run config from a JSON file, as data (nothing in it is executed)."""
-    path = Path(path)
-    if path.suffix.lower() in (".yaml", ".yml"):
-        raise ConfigError(f"{path}: aegan reads configs as JSON only (YAML could build "
-                          "objects); write it as .json, like a run's config.json")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}; check the path, "
-                          "or name a preset (see 'aegan presets')") from None
-    return parse_config(raw, str(path))

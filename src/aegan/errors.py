@@ -28,3 +28,11 @@ class TrainingDiverged(AeganError):
 
 class UnsafeFile(AeganError):
     """A file could run code when loaded, or would write outside its folder; it is refused."""
+
+
+class DataMismatch(DataError):
+    """Data a model cannot learn from (their kind, shape, value range, labels or roles)."""
+
+
+class CapabilityMissing(RunError):
+    """A run's model cannot do what a command asks (it lacks a capability)."""

@@ -1,7 +1,9 @@
-"""The figures of a run, chosen by what the model can do and what the data are:
-training curves always; reconstructions for images; samples from the prior, the semantic
-interpolation and latent traversals for image models that can ``sample``; a codings map (t-SNE
-when the codings are wider than 2) for labelled data; the book's figure 17-2 for 2-D codings of
+"""The figures of a run, chosen by the capabilities its model declares and what the data are:
+training curves always; reconstructions for images (a :class:`~aegan.models.Reconstructor`),
+and the denoising figure for a :class:`~aegan.models.Denoiser`; samples from the prior, the
+semantic interpolation and latent traversals for image models that sample from codings (a
+:class:`~aegan.models.LatentSampler`); a codings map (t-SNE when the codings are wider than 2)
+for labelled data (an :class:`~aegan.models.Encoder`); the book's figure 17-2 for 2-D codings of
 3-D data.
 """
 
@@ -12,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aegan import viz
-from aegan.api import load_data
+from aegan import generation, viz
+from aegan.data import Dataset
 from aegan.errors import RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
+from aegan.models import Denoiser, Encoder, LatentSampler, Reconstructor, Sampler, can
+from aegan.run import load_data
 
 
 def _map_points(codings: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
@@ -32,11 +36,9 @@ def _map_points(codings: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
 def generative_figures(model, out: Path, seed: int) -> list[Path]:
     """The book's figures 17-12 and 17-13 (12 samples from the prior; the semantic
     interpolation) and traversals of the first 10 coding dimensions at most."""
-    from aegan import generation
-
     samples = generation.displayable(model, generation.sample(model, 12, seed))
     written = [viz.save(generation.samples_figure(samples), out / "samples.png")]
-    if hasattr(model, "sample_codings") and hasattr(model, "decode"):
+    if can(model, LatentSampler):
         written.append(viz.save(generation.grid_figure(model, seed), out / "interpolation.png"))
         dims = list(range(min(model.z_dim, 10)))
         written.append(viz.save(generation.traversal_figure(model, dims), out / "traversals.png"))
@@ -44,14 +46,17 @@ def generative_figures(model, out: Path, seed: int) -> list[Path]:
 
 
 def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=None,
-                 max_points: int = 2000) -> list[Path]:
+                 max_points: int = 2000, model=None, data: Dataset | None = None) -> list[Path]:
     """Write the run's PNG figures into ``out`` (default: the run folder); return their paths.
-    Everything is read first, so a run that cannot be drawn leaves no figure behind."""
+    ``model`` and ``data``: the run's, when the caller holds them already (else read from the
+    run). Everything is read first, so a run that cannot be drawn leaves no figure behind."""
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     history = load_history(run_dir)
-    data = load_data(config, data_dir)
-    _, model = load_run(run_dir, data.sample_shape)
+    data = data if data is not None else load_data(config, data_dir)
+    if model is None:
+        _, model = load_run(run_dir)
+    model = model.cpu().eval()
     if out is None or Path(out).resolve() == run_dir.resolve():
         with writing_run(run_dir):  # the run folder has one writer at a time
             return _draw(run_dir, history, data, model, config.train.seed, max_points)
@@ -68,19 +73,19 @@ def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> 
     written = []
     if history:
         written.append(viz.save(viz.training_curves(history), out / "training_curves.png"))
-    x, y = data.x_valid[:max_points], None if data.y_valid is None else data.y_valid[:max_points]
-    if hasattr(model, "reconstruct") and data.kind == "image":
+    valid = data.valid.select(slice(0, max_points))
+    x, y = valid.inputs, valid.labels
+    if can(model, Reconstructor) and data.kind == "images":
         recon = batched(model.reconstruct, x[:10], 10)
         written.append(viz.save(viz.reconstructions(x[:10], recon), out / "reconstructions.png"))
-        if hasattr(model, "corrupt"):
+        if can(model, Denoiser):
             torch.manual_seed(seed)  # the same noisy examples at every redraw
             noisy = batched(model.corrupt, x[:10], 10)
-            if not np.array_equal(noisy, x[:10]):  # a denoising autoencoder
-                fig = viz.denoising(x[:10], noisy, batched(model.reconstruct, noisy, 10))
-                written.append(viz.save(fig, out / "denoising.png"))
-    if hasattr(model, "sample") and len(data.sample_shape) == 3:
+            fig = viz.denoising(x[:10], noisy, batched(model.reconstruct, noisy, 10))
+            written.append(viz.save(fig, out / "denoising.png"))
+    if can(model, Sampler) and data.kind == "images":
         written += generative_figures(model, out, seed)
-    if hasattr(model, "encode"):
+    if can(model, Encoder):
         codings = batched(model.encode, x, 1024).reshape(len(x), -1)
         if codings.min() >= 0 and codings.max() <= 1 and codings.shape[1] > 2:  # sigmoid codings
             fig = viz.activation_histograms(codings)
@@ -88,12 +93,12 @@ def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> 
         if codings.shape[1] == 2 and data.sample_shape == (3,):
             from sklearn.decomposition import PCA
 
-            pca_codings = PCA(2).fit(data.x_train).transform(x)
+            pca_codings = PCA(2).fit(data.train.inputs).transform(x)
             fig = viz.pca_comparison(x, codings, pca_codings)
             written.append(viz.save(fig, out / "pca_comparison.png"))
         elif y is not None:
             points, title = _map_points(codings, seed)
-            images = x if data.kind == "image" else None
+            images = x if data.kind == "images" else None
             fig = viz.codings_map(points, y, images, data.classes, title)
             written.append(viz.save(fig, out / "codings_map.png"))
     return written

@@ -1,13 +1,16 @@
 """Generation and latent-space exploration of a run (Géron, 2nd ed., section 17.8: "Generating
 Fashion MNIST images" and "Semantic interpolation").
 
-Which runs can do what is decided by what their model can do, never by its family's name:
+Which runs can do what is decided by the capabilities their model declares
+(:mod:`aegan.models.base`), never by its family's name:
 
-- ``generate`` needs ``sample(n, generator)``: any generative model (a VAE now, GANs later);
-- the semantic-interpolation grid and traversals need ``sample_codings(n, generator)`` and
-  ``decode(z)``; a traversal holds the other codings at ``traversal_base(generator)`` where the
-  model has one, else at 0;
-- a straight line between two images' codings also needs ``encode(x)``.
+- ``generate`` needs a :class:`~aegan.models.Sampler` (VAEs, GANs), ``--label`` and ``augment``
+  a :class:`~aegan.models.ConditionalSampler`;
+- the semantic-interpolation grid and traversals need a :class:`~aegan.models.LatentSampler`
+  (prior codings and ``decode``); a traversal holds the other codings at the model's
+  ``traversal_base`` (a VAE: the prior's mean, 0; a GAN: one draw from the prior);
+- a straight line between two images' codings needs an :class:`~aegan.models.Encoder` and a
+  :class:`~aegan.models.Decoder`.
 
 The semantic interpolation follows the book: 12 codings drawn from the prior are laid on a 3x4
 grid, the grid is resized bilinearly to 5x7, and every coding of the larger grid is decoded.
@@ -18,6 +21,7 @@ the original codings.
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 from typing import Callable
@@ -27,26 +31,14 @@ import torch
 import torch.nn.functional as F
 
 from aegan import viz
+from aegan.capabilities import require
 from aegan.errors import ConfigError, RunError
+from aegan.fileio import atomic_write_bytes
 from aegan.io import load_run
-from aegan.models import MODELS
+from aegan.models import ConditionalSampler, Decoder, Encoder, LatentSampler, Sampler, can
+from aegan.run import load_data
 
 log = logging.getLogger(__name__)
-
-
-def generative_families() -> list[str]:
-    """The registered model families whose models can ``sample``."""
-    return sorted(name for name, (_, cls) in MODELS.items() if hasattr(cls, "sample"))
-
-
-def require(model, run_dir, needs: tuple[str, ...], purpose: str) -> None:
-    """Refuse a model that lacks a method ``purpose`` needs, naming the families that have it."""
-    missing = [n for n in needs if not hasattr(model, n)]
-    if missing:
-        able = [name for name, (_, cls) in MODELS.items() if all(hasattr(cls, n) for n in needs)]
-        raise RunError(f"{run_dir} holds a {model.family} model, which cannot {purpose} (it has "
-                       f"no {missing[0]} method); model families that can: "
-                       f"{', '.join(sorted(able)) or 'none'}")
 
 
 def _check_images(shape: tuple[int, ...], what: str) -> None:
@@ -57,8 +49,11 @@ def _check_images(shape: tuple[int, ...], what: str) -> None:
 
 # -- samples from the prior -------------------------------------------------------------------
 def displayable(model, images: np.ndarray) -> np.ndarray:
-    """``images`` in the model's ``value_range`` (default [0, 1]) mapped to [0, 1] to be shown."""
-    lo, hi = getattr(model, "value_range", (0.0, 1.0))
+    """``images`` in the model's ``value_range`` mapped to [0, 1] to be shown (values of a
+    model without a range are shown as they are)."""
+    if model.value_range is None:
+        return images
+    lo, hi = model.value_range
     return images if (lo, hi) == (0.0, 1.0) else (images - lo) / (hi - lo)
 
 
@@ -80,7 +75,7 @@ def sample(model, n: int, seed: int = 0, batch_size: int = 1024, labels=None) ->
 
 def check_label(model, run_dir, label: int) -> None:
     """Refuse a label on an unconditional model, or one outside its classes."""
-    classes = getattr(model, "num_classes", 0)
+    classes = model.num_classes if can(model, ConditionalSampler) else 0
     if not classes:
         raise ConfigError(f"{run_dir} holds an unconditional {model.family} model, which "
                           "cannot generate a chosen class; drop --label, or train a "
@@ -104,7 +99,7 @@ def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: i
     if npy is not None and Path(npy).suffix != ".npy":
         raise ConfigError(f"--npy must name a .npy file, got {npy}")
     _, model = load_run(run_dir)
-    require(model, run_dir, ("sample",), "generate samples")
+    require(model, Sampler, "generate samples", str(run_dir))
     if label is not None:
         check_label(model, run_dir, label)
     out = Path(out) if out is not None else None
@@ -125,17 +120,12 @@ def augment(run_dir: str | Path, per_class: int, out: str | Path,
     """``per_class`` synthetic examples of every class of a conditional run, written to the
     ``.npz`` ``out`` as ``x`` ``[N, *shape]`` (float32, in [0, 1], the range of the data as
     loaded) and ``y`` ``[N]`` (int64). Returns ``(x, y)``."""
-    import io
-
-    from aegan.fileio import atomic_write_bytes
-
     if Path(out).suffix != ".npz":
         raise ConfigError(f"--out must name a .npz file, got {out}; add .npz to the name")
     if not isinstance(per_class, int) or per_class < 1:
         raise ConfigError(f"--per-class must be at least 1, got {per_class}")
     _, model = load_run(run_dir)
-    require(model, run_dir, ("sample",), "generate samples")
-    check_label(model, run_dir, 0)
+    require(model, ConditionalSampler, "generate examples of chosen classes", str(run_dir))
     y = np.repeat(np.arange(model.num_classes), per_class).astype(np.int64)
     x = displayable(model, sample(model, len(y), seed, labels=torch.as_tensor(y)))
     buffer = io.BytesIO()
@@ -149,7 +139,7 @@ def epoch_samples(model, run_dir: Path, seed: int, n: int = 36):
     figures) into ``run_dir/samples/epoch_001.png``... It draws from its own seeded generator,
     never the global one, so a resumed run stays exact."""
 
-    classes = getattr(model, "num_classes", 0)  # conditional: one column per class
+    classes = model.num_classes if can(model, ConditionalSampler) else 0  # a column per class
     rows, cols = ((-(-n // classes), classes) if classes else (None, None))
     n = rows * cols if classes else n
 
@@ -244,13 +234,11 @@ def grid_figure(model, seed: int = 0):
 def traversal_figure(model, dims: list[int] | None = None, steps: int = 9, span: float = 3.0,
                      seed: int = 0):
     """Rows of traversals, one per coding dimension in ``dims`` (default: all). The other codings
-    are held at the model's ``traversal_base(generator)`` where it has one (a GAN: one draw from
-    the prior, ``seed``), else at the prior's mean, 0."""
+    are held at the model's ``traversal_base(generator)`` (a GAN: one draw from the prior,
+    ``seed``; a VAE: the prior's mean, 0)."""
     dims = list(range(model.z_dim)) if dims is None else dims
-    base, others = None, "the others 0"
-    if hasattr(model, "traversal_base"):
-        base = model.traversal_base(torch.Generator().manual_seed(seed))
-        others = "the others one sample of the prior"
+    base = model.traversal_base(torch.Generator().manual_seed(seed))
+    others = "the others 0" if not base.any() else "the others one sample of the prior"
     images = traversal(model, dims, steps, span, base)
     return viz.image_grid(displayable(model, images), len(dims), steps,
                           row_labels=[f"z[{d}]" for d in dims],
@@ -273,17 +261,19 @@ def line_figure(model, x: np.ndarray, i: int, j: int, steps: int = 9, where: str
 
 # -- the interpolate command's modes: (model, run_dir, options, data) -> Figure -----------------
 def _grid_mode(model, run_dir, o: dict, data_fn):
-    require(model, run_dir, ("sample_codings", "decode"), "interpolate between codings")
+    require(model, LatentSampler, "interpolate between prior codings", str(run_dir))
     return grid_figure(model, o["seed"])
 
 
 def _line_mode(model, run_dir, o: dict, data_fn):
-    require(model, run_dir, ("encode", "decode"), "interpolate between examples' codings")
-    return line_figure(model, data_fn()[0], *o["between"], o["steps"], f"the {o['split']} split")
+    require(model, Encoder, "interpolate between examples' codings", str(run_dir))
+    require(model, Decoder, "interpolate between examples' codings", str(run_dir))
+    return line_figure(model, data_fn().inputs, *o["between"], o["steps"],
+                       f"the {o['split']} split")
 
 
 def _traverse_mode(model, run_dir, o: dict, data_fn):
-    require(model, run_dir, ("sample_codings", "decode"), "traverse its codings")
+    require(model, LatentSampler, "traverse its codings", str(run_dir))
     return traversal_figure(model, o["dims"], o["steps"], o["span"], o["seed"])
 
 
@@ -295,8 +285,6 @@ def interpolate(run_dir: str | Path, out: str | Path, mode: str = "grid", seed: 
                 span: float = 3.0, split: str = "valid", data_dir=None) -> Path:
     """Draw one latent-space figure of a run into the PNG ``out``: ``grid`` (the book's
     semantic interpolation), ``line`` (between two examples of ``split``) or ``traverse``."""
-    from aegan.api import load_data
-
     if mode not in MODES:
         raise ConfigError(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
     if Path(out).suffix != ".png":

@@ -23,12 +23,12 @@ import numpy as np
 import torch
 
 from aegan import __version__
-from aegan.config import RunConfig, load_config
+from aegan.run import RunConfig, load_config
 from aegan.errors import ConfigError, RunError, UnsafeFile
 from aegan.fileio import LOCK, atomic_write_bytes, folder_lock, remove_stale_temporaries
 from aegan.models import build_model
 from aegan.train import CHECKPOINT, HISTORY
-from aegan.train.checkpoint import load_safetensors, load_weights, save_safetensors, state_tensors
+from aegan.weights import load_safetensors, load_weights, save_safetensors, state_tensors
 
 CONFIG = "config.json"
 MODEL = "model.safetensors"
@@ -155,9 +155,10 @@ def _weights(run_dir: Path) -> tuple[Path, dict[str, torch.Tensor], str | None]:
                    f"continue it with 'aegan train --resume {run_dir}'")
 
 
-def load_run(run_dir: str | Path, sample_shape: tuple[int, ...] | None = None):
+def load_run(run_dir: str | Path):
     """``(config, model)`` of a run: the final weights, or the last checkpoint's for a run that
-    has not finished. The model is in eval mode on the CPU."""
+    has not finished, in a model built for the data the run recorded. The model is in eval
+    mode on the CPU."""
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     source, tensors, family = _weights(run_dir)
@@ -165,10 +166,9 @@ def load_run(run_dir: str | Path, sample_shape: tuple[int, ...] | None = None):
         raise RunError(f"{source} holds a model of family {family!r}, but {run_dir / CONFIG} "
                        f"describes one of family {config.model.family!r}; the files come from "
                        "different runs; restore the run's own files, or train it again")
-    shape = sample_shape or config.sample_shape
-    if not shape:
-        raise RunError(f"{run_dir / CONFIG} does not record the data's sample_shape; "
-                       "train the run again with this version of aegan")
-    model = build_model(config.model, tuple(shape))
+    if config.spec is None:
+        raise RunError(f"{run_dir / CONFIG} does not record the data it was trained on (its "
+                       "spec); train the run again with this version of aegan")
+    model = build_model(config.model, config.spec)
     load_weights(model, tensors, source)
     return config, model.eval()

@@ -21,6 +21,9 @@ import torch
 from aegan.config import OptimConfig
 
 FUSED = ("sgd", "adam", "adamw")  # the optimizers with fused kernels in PyTorch
+# PyTorch releases (from, up to but not including) whose private fused Adam kernel FusedRMSprop
+# was checked against (tests/test_fast_paths.py); elsewhere RMSprop is PyTorch's own
+FUSED_RMSPROP_TORCH = ((2, 13), (2, 14))
 # Adam's bias corrections 1 - beta ** t vanish (to exactly 1.0) for a step count this large
 _NO_BIAS_CORRECTION = 2.0 ** 40
 
@@ -83,12 +86,15 @@ class FusedRMSprop(torch.optim.RMSprop):
     no bias correction. PyTorch's fused Adam kernel (the one ``torch.optim.Adam(fused=True)``
     calls) computes the corrections from the step count it is given, and they are exactly 1
     for a count of 2^40, so that kernel runs RMSprop. PyTorch's RMSprop makes five passes
-    (``mul_``, ``addcmul_``, ``sqrt``, ``add_``, ``addcdiv_``); this one pass steps the book
-    GAN's weights 2.6x faster than its foreach kernels on a CPU (115 against 305 us). Weight
-    decay is the same L2 term in both.
+    (``mul_``, ``addcmul_``, ``sqrt``, ``add_``, ``addcdiv_``), this one (benchmarks/RESULTS.md,
+    "Closed-form GAN and VAE steps, fused optimizer kernels"). Weight decay is the same L2 term
+    in both.
 
-    The state is ``torch.optim.RMSprop``'s (``step``, ``square_avg``), so checkpoints load into
-    either class; the kernel's first-moment buffers are scratch space outside the state.
+    The kernel is private to PyTorch, so :meth:`available` holds only for the releases it was
+    checked with (:data:`FUSED_RMSPROP_TORCH`); elsewhere :func:`make_optimizer` builds
+    ``torch.optim.RMSprop``. The state is ``torch.optim.RMSprop``'s (``step``,
+    ``square_avg``), so checkpoints load into either class; the kernel's first-moment buffers
+    are scratch space outside the state.
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
@@ -100,7 +106,10 @@ class FusedRMSprop(torch.optim.RMSprop):
 
     @staticmethod
     def available() -> bool:
-        return hasattr(torch, "_fused_adam_")
+        """Whether this PyTorch has the private kernel, in a release it was checked with."""
+        release = tuple(int(part) for part in torch.__version__.split(".")[:2])
+        low, high = FUSED_RMSPROP_TORCH
+        return hasattr(torch, "_fused_adam_") and low <= release < high
 
     @torch.no_grad()
     def step(self, closure=None):

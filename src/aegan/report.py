@@ -1,7 +1,7 @@
 """Run reports: one self-contained HTML page per run (``aegan report``) or for several runs side
 by side (``aegan compare``).
 
-A report shows the run's config, its environment, its training curves, every figure of the run
+(:mod:`aegan.compare` writes the second kind.) A report shows the run's config, its environment, its training curves, every figure of the run
 (those in the run folder; drawn into a temporary folder by :func:`aegan.figures.make_figures`
 when the folder has none), and its metrics beside the PCA baseline and the published numbers of
 :mod:`aegan.references` (Géron, 2nd ed., chapter 17 notebook; Burda et al. 2016). A report
@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from aegan import __version__
+from aegan import __version__, api
 from aegan.errors import RunError
+from aegan.figures import make_figures
 from aegan.fileio import atomic_write_bytes
 from aegan.io import ENVIRONMENT, load_history, read_config
 from aegan.references import BASELINES, references_for
@@ -102,8 +103,6 @@ def _figures(run_dir: Path, data_dir) -> list[tuple[str, bytes]]:
     found = [(name, png) for name, png in found if png is not None]
     if any(len(Path(name).parts) == 1 for name, _ in found):  # a figure at the top
         return found
-    from aegan.figures import make_figures  # no figure at the top: draw them, elsewhere
-
     with tempfile.TemporaryDirectory(prefix="aegan-report-") as tmp:
         drawn = [(p.name, _read_png(p)) for p in make_figures(run_dir, tmp, data_dir)
                  if p.name not in _SKIPPED]
@@ -119,8 +118,6 @@ def read_run(run_dir: str | Path, data_dir=None, metrics: Mapping[str, Any] | No
     view = RunView(run_dir, label or run_dir.resolve().name, config.to_dict(),
                    _environment(run_dir), load_history(run_dir))
     if metrics is None:
-        from aegan import api
-
         metrics = api.evaluate(run_dir, data_dir=data_dir, names=names)
     view.metrics = dict(metrics)
     view.figures = _figures(run_dir, data_dir)
@@ -210,7 +207,7 @@ def figures_section(view: RunView) -> str:
     return h.section("Figures", h.gallery([h.figure(png, name) for name, png in view.figures]))
 
 
-def _subtitle(what: str) -> str:
+def subtitle(what: str) -> str:
     return f"{what} · written {time.strftime('%Y-%m-%d %H:%M:%S %Z')} by aegan {__version__}"
 
 
@@ -224,37 +221,6 @@ def write_report(run_dir: str | Path, out: str | Path, data_dir=None,
     view = read_run(run_dir, data_dir, metrics, names)
     sections = [metrics_section(view), curves_section({view.label: view.history}),
                 figures_section(view), config_section(view), environment_section(view)]
-    text = h.page(f"Run {view.label}", _subtitle(str(view.run_dir)), sections)
-    atomic_write_bytes(out, text.encode("utf-8"))
-    return out
-
-
-def _labels(run_dirs: list[Path]) -> list[str]:
-    names = [p.resolve().name for p in run_dirs]
-    return names if len(set(names)) == len(names) else [str(p) for p in run_dirs]
-
-
-def write_comparison(run_dirs: list[str | Path], out: str | Path, data_dir=None,
-                     metrics: list[Mapping[str, Any]] | None = None,
-                     names: list[str] | None = None) -> Path:
-    """Write a page comparing two or more runs to ``out`` (.html); return ``out``."""
-    from aegan import compare
-
-    run_dirs = [Path(p) for p in run_dirs]
-    if len(run_dirs) < 2:
-        raise RunError(f"compare needs at least two runs, got {len(run_dirs)}; name two or more "
-                       "run folders (one run: 'aegan report RUN')")
-    out = check_out(out)
-    for run_dir in run_dirs:
-        read_config(run_dir)  # every run is checked before any is evaluated
-    given = metrics if metrics is not None else [None] * len(run_dirs)
-    views = [read_run(p, data_dir, m, names, label)
-             for p, m, label in zip(run_dirs, given, _labels(run_dirs))]
-    sections = [compare.runs_section(views), compare.config_diff_section(views),
-                compare.metrics_section(views),
-                curves_section({v.label: v.history for v in views}),
-                compare.figures_section(views)]
-    text = h.page(f"Comparison of {len(views)} runs", _subtitle(", ".join(v.label for v in views)),
-                  sections)
+    text = h.page(f"Run {view.label}", subtitle(str(view.run_dir)), sections)
     atomic_write_bytes(out, text.encode("utf-8"))
     return out

@@ -23,6 +23,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aegan.config import OptimConfig, TrainConfig
+from aegan.data import ExampleSpec
 from aegan.errors import AeganError
 from aegan.models import AutoencoderConfig, build_model
 from aegan.train import Trainer
@@ -92,14 +93,16 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def fit(self, X, y=None):
         """Train on ``X`` ``[n_samples, n_features]``; ``y`` is ignored."""
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        if self.loss == "bce" and (X.min() < 0 or X.max() > 1):
-            raise ValueError("loss 'bce' needs values in [0, 1]; use loss 'mse' with output "
-                             "'linear' for other data (or scale it first)")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         model_config, train, optim = self._configs(seed)
+        in_unit = X.min() >= 0 and X.max() <= 1
+        spec = ExampleSpec("vectors", {"inputs": (X.shape[1],)}, (0.0, 1.0) if in_unit else None)
         with torch.random.fork_rng(devices=[]):  # seed the initial weights, leave global state
             torch.manual_seed(seed)
-            model = build_model(model_config, (X.shape[1],))
+            try:  # the model refuses data it cannot learn from, as everywhere in aegan
+                model = build_model(model_config, spec)
+            except AeganError as exc:
+                raise ValueError(str(exc)) from None
         trainer = Trainer(model, train, optim, progress=False)
         self.history_ = trainer.fit(X.astype(np.float32))
         self.model_ = model.cpu().double().eval()

@@ -1,7 +1,8 @@
 """TensorBoard logging of a run, beside ``history.jsonl``: every number of every epoch's history
 record as a scalar (``train/loss``, ``valid/loss``, ``time_s``, …; step = epoch), and image
-grids of fixed validation examples over their reconstructions (models that ``reconstruct``) and
-of samples from fixed prior draws (models that ``sample``), when the data are images.
+grids of fixed validation examples over their reconstructions (a
+:class:`~aegan.models.Reconstructor`) and of samples from fixed prior draws (a
+:class:`~aegan.models.Sampler`), when the data are images.
 
 The optional ``tensorboard`` package (``pip install aegan[tensorboard]``) is needed; events go
 to ``RUN/tensorboard/`` through :class:`torch.utils.tensorboard.SummaryWriter`. The callback
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from aegan.errors import ConfigError
+from aegan.models import Reconstructor, Sampler, can
 from aegan.train import EpochEnd
 
 FOLDER = "tensorboard"
@@ -74,10 +76,10 @@ class TensorBoardLogger:
         with torch.random.fork_rng(devices=devices):  # training's random state is untouched
             model.eval()
             try:
-                if hasattr(model, "reconstruct"):
+                if can(model, Reconstructor):
                     recon = model.reconstruct(self.x.to(device)).cpu().numpy()
                     grids["reconstructions"] = image_rows([self.x.numpy(), recon])
-                if hasattr(model, "sample"):
+                if can(model, Sampler):
                     generator = torch.Generator().manual_seed(self.seed)  # as generation.sample
                     samples = model.sample(SHOWN, generator).cpu().numpy()
                     grids["samples"] = image_rows([samples])

@@ -1,72 +1,96 @@
-"""The in-memory data set every model trains on, and the registry of named sets.
+"""The data set every model trains on, and the registry of named sets.
 
-A :class:`Dataset` holds NumPy arrays split into train / valid / test. Pixels are scaled here
-and nowhere else: images are float32 in [0, 1] (or in [-1, 1] with ``scale="symmetric"``),
-shaped ``[N, C, H, W]``; tabular data is ``[N, F]``; sequences are ``[N, T, F]``.
+A :class:`Dataset` holds :class:`~aegan.data.examples.Examples` (named roles) split into train /
+valid / test, and declares the kind of its examples. Pixels are scaled here and nowhere else:
+every image role is float32 in [0, 1] as loaded, and :meth:`Dataset.scaled` maps the inputs and
+targets to the range the model asks for ([-1, 1] for a GAN with a tanh output).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from aegan.data.derive import affine
+from aegan.data.examples import ExampleSpec, Examples, Resampled, labels_range
 from aegan.errors import DataError
 
 SPLITS = ("train", "valid", "test")
+RANGES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}  # the scales data may be loaded in
 
 
 @dataclass
 class Dataset:
-    """Arrays of one data set, split three ways. Labels are int64 or None."""
+    """One data set, split three ways. ``value_range``: the range of the inputs and targets
+    (None: unbounded, as tabular data). ``classes``: the names of the labels, where known."""
 
     name: str
-    kind: str  # "image" | "tabular" | "sequence"
-    x_train: np.ndarray
-    x_valid: np.ndarray
-    x_test: np.ndarray | None = None
-    y_train: np.ndarray | None = None
-    y_valid: np.ndarray | None = None
-    y_test: np.ndarray | None = None
+    kind: str  # a key of aegan.data.examples.KINDS
+    train: Examples | Resampled
+    valid: Examples
+    test: Examples | None = None
     classes: list[str] | None = None
-    value_range: tuple[float, float] | None = (0.0, 1.0)  # None: unbounded (tabular)
+    value_range: tuple[float, float] | None = (0.0, 1.0)
     notes: list[str] = field(default_factory=list)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
-        return tuple(self.x_train.shape[1:])
+        """The shape of one example's inputs."""
+        return tuple(self.valid.inputs.shape[1:])
 
-    def split(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(x, y)`` of split ``name``; a clear error where the set has no such split."""
+    @property
+    def spec(self) -> ExampleSpec:
+        """What a model for these data is built for."""
+        valid = self.valid.roles()
+        shapes = {role: tuple(array.shape[1:]) for role, array in valid.items()}
+        train = self.train.first if isinstance(self.train, Resampled) else self.train
+        n = labels_range(train.labels, self.valid.labels)
+        if n and self.classes:
+            n = max(n, len(self.classes))
+        return ExampleSpec(self.kind, shapes, self.value_range, n,
+                           tuple(self.classes) if n and self.classes else None)
+
+    def split(self, name: str) -> Examples:
+        """The examples of split ``name``; a clear error where the set has no such split."""
         if name not in SPLITS:
             raise DataError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")
-        x = getattr(self, f"x_{name}")
-        if x is None:
+        examples = getattr(self, name)
+        if examples is None:
             raise DataError(f"data set {self.name!r} has no {name} split; use --split valid")
-        return x, getattr(self, f"y_{name}")
+        return examples
 
     def limited(self, limit: int | None) -> Dataset:
         """The same set with only the first ``limit`` training examples."""
-        if limit is None or limit >= len(self.x_train):
+        if limit is None or isinstance(self.train, Resampled) or limit >= len(self.train):
             return self
-        y = None if self.y_train is None else self.y_train[:limit]
-        return dataclasses.replace(self, x_train=self.x_train[:limit], y_train=y)
+        return dataclasses.replace(self, train=self.train.select(slice(0, limit)))
 
-    def scaled(self, scale: str = "unit") -> Dataset:
-        """The same set with pixels in [0, 1] (``unit``, as loaded) or in [-1, 1]
+    def scaled(self, scale: str | tuple[float, float]) -> Dataset:
+        """The same set with inputs and targets in [0, 1] (``unit``, as loaded) or in [-1, 1]
         (``symmetric``: ``2 x - 1``, as GANs with a tanh output want them)."""
-        if scale == "unit":
-            return self
-        if self.value_range != (0.0, 1.0):
-            raise DataError(f"data.scale {scale!r} maps values in [0, 1] to [-1, 1], and "
-                            f"{self.name} is not in [0, 1]; use data.scale 'unit'")
-        two = [None if a is None else (2 * a - 1).astype(np.float32)
-               for a in (self.x_train, self.x_valid, self.x_test)]
-        return dataclasses.replace(self, x_train=two[0], x_valid=two[1], x_test=two[2],
-                                   value_range=(-1.0, 1.0))
+        wanted = RANGES[scale] if isinstance(scale, str) else tuple(scale)
+        if wanted == self.value_range or self.value_range != (0.0, 1.0):
+            return self  # unbounded data stay as they are: a model that cannot take them says so
+        low, high = wanted
+
+        def scale_role(role: str, array):
+            if role not in ("inputs", "targets"):
+                return array
+            return affine(array, np.float32(high - low), np.float32(low))
+
+        train = self.train
+        if isinstance(train, Resampled):
+            draw = train.draw
+            train = Resampled(lambda epoch: draw(epoch).map(scale_role), train.size,
+                              train.first.map(scale_role))
+        else:
+            train = train.map(scale_role)
+        test = None if self.test is None else self.test.map(scale_role)
+        return dataclasses.replace(self, train=train, valid=self.valid.map(scale_role),
+                                   test=test, value_range=(low, high))
 
     def of_classes(self, classes: list[int] | None) -> Dataset:
         """The same set with only the examples labelled one of ``classes`` in its train and
@@ -74,19 +98,19 @@ class Dataset:
         trains on one class and tests on all)."""
         if classes is None:
             return self
-        if self.y_train is None:
+        if isinstance(self.train, Resampled) or self.train.labels is None:
             raise DataError(f"--classes needs labels, and data set {self.name!r} has none")
-        absent = sorted(set(classes) - set(np.unique(self.y_train).tolist()))
+        present = np.unique(self.train.labels)
+        absent = sorted(set(classes) - set(present.tolist()))
         if absent:
-            known = ", ".join(str(c) for c in np.unique(self.y_train))
+            known = ", ".join(str(c) for c in present)
             raise DataError(f"class {absent[0]} does not occur in {self.name}'s training labels "
                             f"({known})")
-        keep, keep_valid = np.isin(self.y_train, classes), np.isin(self.y_valid, classes)
+        keep_valid = np.isin(self.valid.labels, classes)
         if not keep_valid.any():
             raise DataError(f"no example of classes {classes} in {self.name}'s validation split")
-        return dataclasses.replace(self, x_train=self.x_train[keep], y_train=self.y_train[keep],
-                                   x_valid=self.x_valid[keep_valid],
-                                   y_valid=self.y_valid[keep_valid])
+        return dataclasses.replace(self, train=self.train.select(np.isin(self.train.labels, classes)),
+                                   valid=self.valid.select(keep_valid))
 
 
 @dataclass
@@ -110,40 +134,12 @@ def register_dataset(name: str, description: str, embedded: bool = False):
     return wrap
 
 
-FILE_SUFFIXES = (".npy", ".npz", ".csv")
-
-
-def load_dataset(name: str, data_dir: str | Path | None = None, limit: int | None = None,
-                 valid_size: int | None = None, classes: list[int] | None = None,
-                 scale: str = "unit") -> Dataset:
-    """Load a registered data set by name, a .npy/.npz/.csv file or an image folder by path;
-    keep only ``classes`` (train and valid splits), then the first ``limit`` training examples;
-    pixels scaled to ``scale`` (see :meth:`Dataset.scaled`)."""
-    from aegan.data.files import load_file  # imported here: files imports this module
-
-    if name in DATASETS:
-        data = DATASETS[name].loader(Path(data_dir) if data_dir else None, valid_size)
-    elif Path(name).is_dir():  # root/CLASS/*.png, read lazily
-        from aegan.data.folder import load_image_folder
-
-        data = load_image_folder(Path(name), valid_size)
-    elif Path(name).suffix.lower() in FILE_SUFFIXES or Path(name).exists():
-        data = load_file(Path(name), valid_size)
-    else:
-        raise DataError(
-            f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))} "
-            f"(see 'aegan datasets'), or give a path to a {'/'.join(FILE_SUFFIXES)} file "
-            "or to a folder of images"
-        )
-    return data.of_classes(classes).limited(limit).scaled(scale)
-
-
-def split_last(x: np.ndarray, y: np.ndarray | None, n_valid: int):
+def split_last(examples: Examples, n_valid: int) -> tuple[Examples, Examples]:
     """Split off the last ``n_valid`` examples, as the book does for its validation set."""
-    if not 0 < n_valid < len(x):
-        raise DataError(f"validation size {n_valid} must be between 1 and {len(x) - 1} "
-                        f"for a training set of {len(x)} examples; set data.valid_size "
+    n = len(examples)
+    if not 0 < n_valid < n:
+        raise DataError(f"validation size {n_valid} must be between 1 and {n - 1} "
+                        f"for a training set of {n} examples; set data.valid_size "
                         "in that range, or use more data")
-    cut = len(x) - n_valid
-    ys = (None, None) if y is None else (y[:cut], y[cut:])
-    return x[:cut], x[cut:], ys[0], ys[1]
+    cut = n - n_valid
+    return examples.select(slice(0, cut)), examples.select(slice(cut, n))

@@ -1,6 +1,14 @@
-"""Data from a user's file: ``.npy`` (one array), ``.npz`` (``x`` and optional ``y``) or
-``.csv`` (numbers only, an optional header row). Values are used as they are: tabular data
-is not rescaled. The last 10% of the rows are the validation set.
+"""Data from a user's file: ``.npy`` (one array), ``.npz`` (named arrays, one per role) or
+``.csv`` (numbers only, an optional header row). The last 10% of the rows are the validation
+set.
+
+An array of ``N`` examples has the kind its other dimensions suggest: ``[N, F]`` vectors,
+``[N, T, F]`` sequences, ``[N, C, H, W]`` images, ``[N, T, C, H, W]`` image sequences; the data
+config's ``kind`` settles the ambiguous cases (``images`` for ``[N, H, W]``, ``image-sequences``
+for ``[N, T, H, W]``: a channel axis is added). An ``.npz`` names its roles by its arrays'
+names (:data:`ROLE_NAMES`: ``x`` or ``inputs``, ``targets``, ``y`` or ``labels``,
+``conditions``). Values are used as they are (tabular data is not rescaled), except 8-bit
+images, which are divided by 255.
 
 The readers treat a file as untrusted: ``.npy`` / ``.npz`` are read with ``allow_pickle=False``
 after their headers are checked against the bytes really there (so a damaged header cannot ask
@@ -28,10 +36,13 @@ from typing import BinaryIO
 import numpy as np
 
 from aegan.data.dataset import Dataset, split_last
+from aegan.data.examples import KINDS, Examples, kind_of
 from aegan.data.stream import in_memory_budget, release_pages
 from aegan.errors import DataError
 
-_KINDS = {2: "tabular", 3: "sequence", 4: "image"}
+ROLE_NAMES = {"x": "inputs", "X": "inputs", "data": "inputs", "inputs": "inputs",
+              "targets": "targets", "target": "targets", "y": "labels", "labels": "labels",
+              "conditions": "conditions", "c": "conditions"}
 # What NumPy and zipfile raise on damaged input (UnicodeDecodeError is a ValueError).
 # NumPy parses an .npy header with ``ast.literal_eval`` (data only, never code), hence the
 # tokenizer's errors.
@@ -136,23 +147,36 @@ def _npz_member(archive: zipfile.ZipFile, name: str, source: str) -> np.ndarray:
         return np.lib.format.read_array(stream, allow_pickle=False)
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
     with zipfile.ZipFile(path) as archive:
         keys = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
         if not keys:
             raise DataError(f"{path} holds no arrays; save one with np.savez(path, x=...)")
-        x_key = next((k for k in ("x", "X", "data") if k in keys), keys[0])
-        y = _npz_member(archive, "y", str(path)) if "y" in keys else None
-        return _npz_member(archive, x_key, str(path)), y
+        roles: dict[str, str] = {}
+        for key in keys:
+            role = ROLE_NAMES.get(key)
+            if role is None and len(keys) == 1:
+                role = "inputs"  # one array, whatever its name
+            if role is None:
+                raise DataError(f"{path}: array {key!r} names no role; name the arrays "
+                                f"{', '.join(sorted(set(ROLE_NAMES)))}, as in "
+                                "np.savez(path, x=inputs, targets=..., y=labels)")
+            if role in roles:
+                raise DataError(f"{path}: arrays {roles[role]!r} and {key!r} both name the "
+                                f"{role}; keep one")
+            roles[role] = key
+        if "inputs" not in roles:
+            raise DataError(f"{path} has no inputs array; name it x (np.savez(path, x=...))")
+        return {role: _npz_member(archive, key, str(path)) for role, key in roles.items()}
 
 
-def _read_array(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if path.suffix.lower() == ".csv":
-        return _read_csv(path), None
+        return {"inputs": _read_csv(path)}
     try:
         with open(path, "rb") as handle:
             is_zip = handle.read(2) == b"PK"
-        return _read_npz(path) if is_zip else (_read_npy(path), None)
+        return _read_npz(path) if is_zip else {"inputs": _read_npy(path)}
     except DataError:
         raise
     except _UNREADABLE as exc:
@@ -163,43 +187,85 @@ def _read_array(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _check_labels(path: Path, y: np.ndarray, n: int) -> np.ndarray:
     if y.ndim != 1 or len(y) != n:
-        raise DataError(f"{path}: 'y' has shape {y.shape}, expected one label per example ({n})")
+        raise DataError(f"{path}: the labels have shape {y.shape}, expected one label per "
+                        f"example ({n})")
     if (not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating)
             or not np.isfinite(y).all() or not np.array_equal(y, np.round(y))
             or (y.size and np.abs(y).max() >= 2**62)):
-        raise DataError(f"{path}: the labels 'y' must be whole numbers (class indices); "
+        raise DataError(f"{path}: the labels must be whole numbers (class indices); "
                         "save them as integers")
+    if y.size and y.min() < 0:
+        raise DataError(f"{path}: the labels must be class indices >= 0, got {int(y.min())}")
     return y.astype(np.int64)
 
 
-def load_file(path: Path, valid_size: int | None = None) -> Dataset:
-    """Read ``path`` into a :class:`Dataset` after checking shape, dtype and finiteness."""
-    if not path.is_file():
-        raise DataError(f"data file {path} does not exist; check the path, or name a data set "
-                        "(see 'aegan datasets')")
-    x, y = _read_array(path)
+def _kind(path: Path, x: np.ndarray, asked: str) -> tuple[str, np.ndarray]:
+    """The kind of ``x``'s examples (``asked``, or guessed from its dimensions) and ``x`` with a
+    channel axis added where the kind asked for needs one."""
+    dims = x.ndim - 1
+    if not 1 <= dims <= 4:
+        raise DataError(f"{path} holds an array of shape {x.shape}; expected [N, F] (vectors), "
+                        "[N, T, F] (sequences), [N, C, H, W] (images) or [N, T, C, H, W] (image "
+                        "sequences); reshape it")
+    kind = kind_of(dims) if asked == "auto" else asked
+    if KINDS[kind] == dims + 1 and kind in ("images", "image-sequences"):
+        return kind, x[:, None] if kind == "images" else x[:, :, None]  # one channel
+    if KINDS[kind] != dims:
+        raise DataError(f"{path} holds examples of shape {list(x.shape[1:])}, which are not "
+                        f"{kind} (that needs {KINDS[kind]} dimensions per example); set "
+                        "data.kind to what they are, or 'auto'")
+    return kind, x
+
+
+def _values(path: Path, role: str, x: np.ndarray, kind: str) -> tuple[np.ndarray, float, float]:
+    """A role's array checked (real numbers, finite, float32; 8-bit images divided by 255,
+    large float32 files left memory-mapped) and its minimum and maximum."""
     if x.size == 0:
         raise DataError(f"{path} holds 0 examples; it is empty; give a file with data")
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(f"{path} holds {x.dtype} values; aegan needs real numbers; "
                         "save a float array")
-    if x.ndim not in _KINDS:
-        raise DataError(f"{path} holds an array of shape {x.shape}; expected [N, F] (tabular), "
-                        "[N, T, F] (sequences) or [N, C, H, W] (images); reshape it")
-    if len(x) < 2:
-        raise DataError(f"{path} holds {len(x)} examples; at least 2 are needed")
+    bytes_8 = x.dtype == np.uint8 and kind in ("images", "image-sequences")
     bad, low, high = _scan(x)
     if not (isinstance(x, np.memmap) and x.dtype == np.dtype(np.float32)
             and x.nbytes > map_above()):  # else read whole, as a writable array
         with np.errstate(over="ignore", invalid="ignore"):
             x = np.array(x, dtype=np.float32)  # an ndarray, not a memmap
     if bad.any():
-        raise DataError(f"{path} has NaN or infinite values (or values beyond float32) in "
+        what = "" if role == "inputs" else f" ({role})"
+        raise DataError(f"{path}{what} has NaN or infinite values (or values beyond float32) in "
                         f"{bad.sum()} rows (first: row {int(np.argmax(bad))}); remove or "
                         "impute them first")
-    y = None if y is None else _check_labels(path, y, len(x))
-    n_valid = valid_size or max(1, len(x) // 10)
-    x_train, x_valid, y_train, y_valid = split_last(x, y, n_valid)
+    if bytes_8:
+        x, low, high = x / np.float32(255.0), low / 255.0, high / 255.0
+    return x, low, high
+
+
+def load_file(path: Path, valid_size: int | None = None, kind: str = "auto") -> Dataset:
+    """Read ``path`` into a :class:`Dataset` after checking shape, dtype and finiteness."""
+    if not path.is_file():
+        raise DataError(f"data file {path} does not exist; check the path, or name a data set "
+                        "(see 'aegan datasets')")
+    arrays = _read_arrays(path)
+    if arrays["inputs"].size == 0:
+        raise DataError(f"{path} holds 0 examples; it is empty; give a file with data")
+    kind, inputs = _kind(path, arrays["inputs"], kind)
+    n = len(inputs)
+    if n < 2:
+        raise DataError(f"{path} holds {n} examples; at least 2 are needed")
+    roles: dict[str, np.ndarray] = {}
+    low, high = math.inf, -math.inf
+    for role, array in {**arrays, "inputs": inputs}.items():
+        if role == "labels":
+            roles[role] = _check_labels(path, array, n)
+            continue
+        if len(array) != n:
+            raise DataError(f"{path}: {role} has {len(array)} rows but the inputs have {n}; "
+                            "give one row per example")
+        roles[role], lo, hi = _values(path, role, array, kind)
+        if role != "conditions":
+            low, high = min(low, lo), max(high, hi)
+    train, valid = split_last(Examples(**roles), valid_size or max(1, n // 10))
     in_unit = low >= 0.0 and high <= 1.0
-    return Dataset(path.name, _KINDS[x.ndim], x_train, x_valid, None, y_train, y_valid,
+    return Dataset(path.name, kind, train, valid, None,
                    value_range=(0.0, 1.0) if in_unit else None)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from aegan.data.dataset import Dataset, split_last
+from aegan.data.examples import Examples
 from aegan.errors import DataError
 from aegan.fileio import safe_join
 
@@ -43,25 +44,26 @@ def _header(path: Path) -> tuple[tuple[int, int], str]:
 
 class ImageFiles:
     """A lazy array ``[N, C, H, W]`` float32 in [0, 1] over image files. Slices and boolean
-    masks give lazy views; an integer index array reads and decodes those images."""
+    masks give lazy views; an integer index array reads and decodes those images. ``half``:
+    ``left`` or ``right`` reads that half of each image (pairs stored side by side)."""
 
     dtype = np.dtype(np.float32)
     ndim = 4
 
-    def __init__(self, paths: np.ndarray, channels: int, size: tuple[int, int]):
+    def __init__(self, paths: np.ndarray, channels: int, size: tuple[int, int],
+                 half: str | None = None):
         self.paths = paths  # [N] of str
-        self.channels, self.size = channels, size
-        self.shape = (len(paths), channels, size[1], size[0])
+        self.channels, self.size, self.half = channels, size, half
+        width = size[0] // 2 if half else size[0]
+        self.shape = (len(paths), channels, size[1], width)
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index):
-        if isinstance(index, slice):
-            return ImageFiles(self.paths[index], self.channels, self.size)
+        if isinstance(index, slice) or np.asarray(index).dtype == bool:
+            return ImageFiles(self.paths[index], self.channels, self.size, self.half)
         index = np.asarray(index)
-        if index.dtype == bool:
-            return ImageFiles(self.paths[index], self.channels, self.size)
         if index.ndim == 0:
             return self._read(self.paths[int(index)])
         out = np.empty((len(index), *self.shape[1:]), np.float32)  # [k, C, H, W]
@@ -83,15 +85,16 @@ class ImageFiles:
         if pixels.shape[:2] != (self.size[1], self.size[0]):
             raise DataError(f"{path} changed size while training; keep the folder unchanged")
         pixels = pixels.astype(np.float32) / 255.0
+        if self.half:
+            width = self.size[0] // 2
+            pixels = pixels[:, :width] if self.half == "left" else pixels[:, width:2 * width]
         return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)  # [C, H, W]
 
 
 def _listing(root: Path) -> tuple[list[Path], list[int], list[str]]:
     """Image paths, their class indices and the class names (sorted, so stable)."""
     def images(folder: Path) -> list[Path]:
-        return [safe_join(root, str(p.relative_to(root)), "image folder")
-                for p in sorted(folder.iterdir())
-                if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+        return image_paths(root, folder)
 
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     paths, labels = [], []
@@ -104,12 +107,10 @@ def _listing(root: Path) -> tuple[list[Path], list[int], list[str]]:
     return paths, labels, classes
 
 
-def load_image_folder(root: Path, valid_size: int | None = None) -> Dataset:
-    """A lazy image :class:`Dataset` of ``root``; every header is checked first."""
-    paths, labels, classes = _listing(root)
-    if len(paths) < 2:
-        raise DataError(f"{root} holds {len(paths)} images ({'/'.join(IMAGE_SUFFIXES)}); put "
-                        "at least 2 in it, one sub-folder per class")
+def one_size(root: Path, paths: list[Path]) -> tuple[tuple[int, int], int]:
+    """The one ``(width, height)`` of the images at ``paths``, from their headers, and their
+    channels (1 when every one is grey, else 3); a clear error naming the first image of
+    another size."""
     size, modes = _header(paths[0])[0], set()
     for path in paths:
         other, mode = _header(path)
@@ -118,10 +119,26 @@ def load_image_folder(root: Path, valid_size: int | None = None) -> Dataset:
                             f"{size[1]} but {path} is {other[0]}x{other[1]}; resize them all "
                             "to one size")
         modes.add(mode)
+    return size, 1 if modes <= set(GREY_MODES) else 3
+
+
+def image_paths(root: Path, folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (inside ``root``), sorted by name."""
+    return [safe_join(root, str(p.relative_to(root)), "image folder")
+            for p in sorted(folder.iterdir())
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+
+
+def load_image_folder(root: Path, valid_size: int | None = None) -> Dataset:
+    """A lazy image :class:`Dataset` of ``root``; every header is checked first."""
+    paths, labels, classes = _listing(root)
+    if len(paths) < 2:
+        raise DataError(f"{root} holds {len(paths)} images ({'/'.join(IMAGE_SUFFIXES)}); put "
+                        "at least 2 in it, one sub-folder per class")
+    size, channels = one_size(root, paths)
     order = np.random.RandomState(0).permutation(len(paths))
-    channels = 1 if modes <= set(GREY_MODES) else 3
     x = ImageFiles(np.array([str(p) for p in paths])[order], channels, size)
     y = np.array(labels, dtype=np.int64)[order] if classes else None
-    x_train, x_valid, y_train, y_valid = split_last(x, y, valid_size or max(1, len(x) // 10))
-    return Dataset(root.name, "image", x_train, np.asarray(x_valid), None, y_train, y_valid,
-                   classes=classes or None)
+    train, valid = split_last(Examples(x, labels=y), valid_size or max(1, len(x) // 10))
+    valid = valid.map(lambda role, v: np.asarray(v))  # the validation split is read whole
+    return Dataset(root.name, "images", train, valid, None, classes=classes or None)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from aegan.data.dataset import Dataset, register_dataset, split_last
+from aegan.data.examples import Examples
 from aegan.data.download import cache_dir, download
 from aegan.data.idx import read_idx_pair
 from aegan.errors import DataError
@@ -83,8 +84,8 @@ def _load_idx_set(name: str, data_dir: Path | None, valid_size: int | None,
     xt, yt = read_idx_pair(test_x, test_y, (28, 28))
     x = (x.astype(np.float32) / 255.0)[:, None]  # [N, 1, 28, 28] in [0, 1]
     xt = (xt.astype(np.float32) / 255.0)[:, None]
-    x_train, x_valid, y_train, y_valid = split_last(x, y, valid_size or 5000)
-    return Dataset(name, "image", x_train, x_valid, xt, y_train, y_valid, yt, classes=classes)
+    train, valid = split_last(Examples(x, labels=y), valid_size or 5000)
+    return Dataset(name, "images", train, valid, Examples(xt, labels=yt), classes=classes)
 
 
 @register_dataset("mnist", "MNIST handwritten digits, 28x28 grey, 55k/5k/10k (download or --data-dir)")
@@ -105,9 +106,10 @@ def binarize_once(x: np.ndarray, seed: int) -> np.ndarray:
                   "validation and test binarized once (fixed seeds)")
 def binarized_mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
     data = _load_idx_set("mnist", data_dir, valid_size, [str(d) for d in range(10)])
+    valid = dataclasses.replace(data.valid, inputs=binarize_once(data.valid.inputs, BINARIZE_SEED))
+    test = dataclasses.replace(data.test, inputs=binarize_once(data.test.inputs, BINARIZE_SEED + 1))
     return dataclasses.replace(
-        data, name="binarized-mnist", x_valid=binarize_once(data.x_valid, BINARIZE_SEED),
-        x_test=binarize_once(data.x_test, BINARIZE_SEED + 1),
+        data, name="binarized-mnist", valid=valid, test=test,
         notes=["training images are grey intensities: train with dynamic binarization "
                "(a VAE's binarize option); validation and test images are fixed 0/1 draws"])
 
@@ -127,10 +129,9 @@ def digits(data_dir: Path | None, valid_size: int | None) -> Dataset:
     order = np.random.RandomState(0).permutation(len(bunch.target))
     x = (bunch.images[order] / 16.0).astype(np.float32)[:, None]  # [1797, 1, 8, 8] in [0, 1]
     y = bunch.target[order].astype(np.int64)
-    x, x_test, y, y_test = split_last(x, y, 360)
-    x_train, x_valid, y_train, y_valid = split_last(x, y, valid_size or 180)
-    return Dataset("digits", "image", x_train, x_valid, x_test, y_train, y_valid, y_test,
-                   classes=[str(d) for d in range(10)])
+    rest, test = split_last(Examples(x, labels=y), 360)
+    train, valid = split_last(rest, valid_size or 180)
+    return Dataset("digits", "images", train, valid, test, classes=[str(d) for d in range(10)])
 
 
 def generate_3d_data(m: int, w1: float = 0.1, w2: float = 0.3, noise: float = 0.1,
@@ -151,5 +152,6 @@ def book_3d(data_dir: Path | None, valid_size: int | None) -> Dataset:
     x = generate_3d_data(60, rng=np.random.RandomState(4))
     x = (x - x.mean(axis=0)).astype(np.float32)
     # The book fits and evaluates on the same 60 points: every split is the whole set.
-    return Dataset("book-3d", "tabular", x, x, x, value_range=None,
+    every = Examples(x)
+    return Dataset("book-3d", "vectors", every, every, every, value_range=None,
                    notes=["book-3d has one set of 60 points; valid and test are the training set"])

@@ -8,8 +8,8 @@ taken from the same shuffled permutation the in-memory path uses, so both paths 
 batches for the same seed.
 
 Reading a memory-mapped file through the mapping maps its pages into the process, where they
-count as resident memory (and each fault maps the whole cached folio around the row: measured
-here, one batch of 2,048 random rows of a 1.2 GB file mapped all of it). So
+count as resident memory (and each fault maps the whole cached folio around the row, so a
+batch of random rows can map most of a file: benchmarks/RESULTS.md, "Growth"). So
 :class:`BatchReader` reads the rows of a memory-mapped array with ``os.preadv`` from the file
 under the map (the page cache serves them, the process keeps only the batch), and releases
 any mapped pages after each batch (``madvise(MADV_DONTNEED)``); the peak resident memory stays
@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from aegan.errors import AeganError
+
 
 def release_pages(array) -> None:
     """Drop the mapped pages of a memory-mapped ``array`` from this process (a no-op for an
@@ -96,9 +97,9 @@ def read_rows(array, rows: np.ndarray, fds: dict[str, int]) -> np.ndarray:
 
 
 class BatchReader(torch.utils.data.Dataset):
-    """``reader[indices]`` -> ``(x [k, ...] float32, y [k] int64?)`` for an index array,
-    read in ascending order (sequential on disk) and returned in the order asked for; the
-    mapped pages are released after each batch."""
+    """``reader[indices]`` -> one tensor per array (floating-point values as float32, labels as
+    they are) for an index array, read in ascending order (sequential on disk) and returned in
+    the order asked for; the mapped pages are released after each batch."""
 
     def __init__(self, arrays: Sequence):
         self.arrays = list(arrays)
@@ -115,11 +116,11 @@ class BatchReader(torch.utils.data.Dataset):
         order = np.argsort(indices, kind="stable")
         ascending = indices[order]
         out = []
-        for i, array in enumerate(self.arrays):
+        for array in self.arrays:
             rows = read_rows(array, ascending, self.fds)
             batch = np.empty_like(rows)
             batch[order] = rows
-            dtype = torch.float32 if i == 0 else None
+            dtype = torch.float32 if np.issubdtype(batch.dtype, np.floating) else None
             out.append(torch.as_tensor(batch, dtype=dtype))
             release_pages(array)
         return tuple(out)

@@ -1,8 +1,9 @@
 """Metrics: one small pure function each, registered by name.
 
 A metric takes ``(model, data: MetricData)`` and returns a dict of numbers. Which metrics apply
-to a model is decided by what the model can do (``reconstruct``, ``encode``, ``sample``,
-``log_weights``), never by its family's name. The metrics live in sub-modules by kind:
+to a model is decided by the capabilities it declares (:mod:`aegan.models.base`: a
+Reconstructor, an Encoder, a Sampler, a Likelihood...), never by its family's name. The
+metrics live in sub-modules by kind:
 
 - :mod:`~aegan.metrics.reconstruction`: MSE, binary cross-entropy, PSNR, the PCA baseline;
 - :mod:`~aegan.metrics.representation`: linear-probe and k-NN accuracy beside PCA's;
@@ -24,7 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from aegan.capabilities import require
 from aegan.errors import ConfigError
+from aegan.models import can
 
 
 @dataclass
@@ -35,6 +38,7 @@ class MetricData:
     y: np.ndarray | None
     x_train: np.ndarray
     value_range: tuple[float, float] | None
+    targets: np.ndarray | None = None  # what the model should output, where not the inputs
     batch_size: int = 1024
     nll_samples: int = 1000  # importance samples per example of the likelihood metric
     seed: int = 0  # of the draws that sampled metrics take
@@ -54,7 +58,7 @@ class MetricData:
 class MetricEntry:
     name: str
     fn: Callable[..., dict[str, float]]
-    needs: tuple[str, ...]  # model methods the metric calls
+    needs: tuple[type, ...]  # the capabilities (aegan.models.base) the metric uses
     description: str
     default: bool = True  # computed when no metric is named
 
@@ -62,7 +66,7 @@ class MetricEntry:
 METRICS: dict[str, MetricEntry] = {}
 
 
-def register_metric(name: str, needs: tuple[str, ...], description: str, default: bool = True):
+def register_metric(name: str, needs: tuple[type, ...], description: str, default: bool = True):
     def wrap(fn):
         METRICS[name] = MetricEntry(name, fn, needs, description, default)
         return fn
@@ -71,7 +75,7 @@ def register_metric(name: str, needs: tuple[str, ...], description: str, default
 
 
 def applicable(model) -> list[str]:
-    return [m.name for m in METRICS.values() if all(hasattr(model, n) for n in m.needs)]
+    return [m.name for m in METRICS.values() if all(can(model, c) for c in m.needs)]
 
 
 def defaults(model) -> list[str]:
@@ -79,23 +83,13 @@ def defaults(model) -> list[str]:
     return [n for n in applicable(model) if METRICS[n].default]
 
 
-def able(need: str) -> list[str]:
-    """Registered model families whose models have method ``need`` (for error messages)."""
-    from aegan.models.registry import MODELS
-
-    return sorted(name for name, (_, cls) in MODELS.items() if hasattr(cls, need))
-
-
 def compute(names: list[str], model, data: MetricData) -> dict[str, float]:
     unknown = [n for n in names if n not in METRICS]
     if unknown:
         raise ConfigError(f"unknown metric {unknown[0]!r}; known: {', '.join(sorted(METRICS))}")
     for name in names:  # every metric is checked before any is computed
-        missing = [n for n in METRICS[name].needs if not hasattr(model, n)]
-        if missing:
-            can = ", ".join(able(missing[0])) or "none registered"
-            raise ConfigError(f"metric {name!r} needs a model that can {missing[0]}; "
-                              f"this one is a {model.family} (families that can: {can})")
+        for capability in METRICS[name].needs:
+            require(model, capability, f"give metric {name!r}")
     results: dict[str, float] = {}
     for name in names:
         results.update(METRICS[name].fn(model, data))

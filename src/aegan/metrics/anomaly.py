@@ -16,12 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 from aegan.metrics import MetricData, batched, flat, register_metric
+from aegan.models import Reconstructor
 
 
-def reconstruction_scores(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Per-example reconstruction MSE, ``[N, ...] -> [N]`` (float64)."""
+def reconstruction_scores(model, x: np.ndarray, batch_size: int = 1024,
+                          targets: np.ndarray | None = None) -> np.ndarray:
+    """Per-example reconstruction MSE, ``[N, ...] -> [N]`` (float64), against ``targets``
+    (default: the inputs ``x``)."""
     recon = batched(model.reconstruct, x, batch_size)
-    return np.mean((flat(recon) - flat(x)) ** 2, axis=1)
+    return np.mean((flat(recon) - flat(x if targets is None else targets)) ** 2, axis=1)
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
@@ -62,14 +65,14 @@ def average_precision(is_anomaly: np.ndarray, scores: np.ndarray) -> float | Non
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
-@register_metric("anomaly", ("reconstruct",),
+@register_metric("anomaly", (Reconstructor,),
                  "anomaly_auroc, anomaly_ap: reconstruction MSE as anomaly score, labels outside "
                  "--normal-classes (default: the run's --classes) as anomalies")
 def anomaly(model, data: MetricData) -> dict[str, float]:
     if data.y is None or not data.normal_classes:
         return {}
     is_anomaly = ~np.isin(data.y, data.normal_classes)
-    scores = reconstruction_scores(model, data.x, data.batch_size)
+    scores = reconstruction_scores(model, data.x, data.batch_size, data.targets)
     return {"anomaly_normal_classes": list(data.normal_classes),
             "anomaly_auroc": auroc(is_anomaly, scores),
             "anomaly_ap": average_precision(is_anomaly, scores)}

@@ -33,7 +33,11 @@ from torch import nn
 
 from aegan.config import OptimConfig, TrainConfig
 from aegan.data.download import cache_dir, download, sha256_of
+from aegan.data.examples import Examples
 from aegan.errors import DataError, RunError
+from aegan.models.classifier import Classifier, ClassifierConfig
+from aegan.train import Trainer
+from aegan.weights import load_safetensors, load_weights, save_safetensors
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +202,6 @@ def classifier_features(x_train: np.ndarray, y_train: np.ndarray | None, data_na
                         seed: int = 0) -> ClassifierFeatures:
     """The cached classifier of these training data, trained on first use (Adam, batches of
     128, ``classifier_epochs`` epochs) and cached."""
-    from aegan.models.classifier import Classifier, ClassifierConfig
-    from aegan.train import Trainer
-    from aegan.train.checkpoint import load_safetensors, load_weights, save_safetensors
-
     if y_train is None:
         raise DataError(f"classifier features need training labels, and {data_name} has none; "
                         "use --features inception")
@@ -219,7 +219,8 @@ def classifier_features(x_train: np.ndarray, y_train: np.ndarray | None, data_na
         log.warning("training the feature classifier of %s (%d epochs; cached in %s)",
                     data_name, epochs, path)
         train = TrainConfig(epochs=epochs, batch_size=CLASSIFIER_BATCH, seed=seed, device="cpu")
-        Trainer(model, train, OptimConfig("adam", lr=1e-3), progress=False).fit(x_train, y_train)
+        trainer = Trainer(model, train, OptimConfig("adam", lr=1e-3), progress=False)
+        trainer.fit(Examples(x_train, labels=y_train))
         path.parent.mkdir(parents=True, exist_ok=True)
         save_safetensors(path, {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                          {"data": data_name})

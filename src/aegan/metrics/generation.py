@@ -23,7 +23,6 @@ biased upwards, and a warning names the number of examples needed.
 
 from __future__ import annotations
 
-import inspect
 import logging
 
 import numpy as np
@@ -31,6 +30,7 @@ import torch
 
 from aegan.errors import ConfigError
 from aegan.metrics import MetricData, register_metric
+from aegan.models import ConditionalSampler, Sampler, can
 
 log = logging.getLogger(__name__)
 
@@ -121,19 +121,17 @@ def class_coverage(predicted: np.ndarray, n_classes: int, share: float = COVERAG
 
 
 # -- samples and features of a run -----------------------------------------------------------
-def draw_samples(model, n: int, seed: int, n_classes: int | None = None,
-                 batch_size: int = 1024) -> np.ndarray:
-    """``n`` samples ``[n, *sample_shape]`` from ``model.sample(n, generator)``; a conditional
-    model (one whose ``sample`` takes ``labels``) gets its classes (``num_classes``, else
-    ``n_classes``) in turn."""
+def draw_samples(model, n: int, seed: int, batch_size: int = 1024) -> np.ndarray:
+    """``n`` samples ``[n, *sample_shape]`` from ``model.sample(n, generator)``; a
+    :class:`~aegan.models.ConditionalSampler` gets its classes in turn."""
     generator = torch.Generator().manual_seed(seed)
-    n_classes = getattr(model, "num_classes", None) or n_classes
-    conditional = "labels" in inspect.signature(model.sample).parameters and n_classes
+    conditional = can(model, ConditionalSampler)
     out = []
     with torch.no_grad():
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
-            kwargs = {"labels": torch.arange(start, start + count) % n_classes} if conditional else {}
+            labels = torch.arange(start, start + count) % model.num_classes if conditional else None
+            kwargs = {"labels": labels} if conditional else {}
             out.append(model.sample(count, generator, **kwargs).detach().cpu().float().numpy())
     return np.concatenate(out)
 
@@ -173,8 +171,7 @@ def extractor(data: MetricData):
 def _samples(model, data: MetricData, n: int) -> np.ndarray:
     """``n`` samples of the run's seed, drawn once per evaluation."""
     if data.cache.get("samples") is None or len(data.cache["samples"]) < n:
-        n_classes = int(data.y_train.max()) + 1 if data.y_train is not None else None
-        data.cache["samples"] = draw_samples(model, n, data.seed, n_classes)
+        data.cache["samples"] = draw_samples(model, n, data.seed)
     return data.cache["samples"][:n]
 
 
@@ -202,7 +199,7 @@ def _features(model, data: MetricData) -> dict:
     return feats
 
 
-@register_metric("fid", ("sample",), "fid: Fréchet distance of sample features to the split's "
+@register_metric("fid", (Sampler,), "fid: Fréchet distance of sample features to the split's "
                  "(--features inception|classifier, --n-samples N)", default=False)
 def fid(model, data: MetricData) -> dict:
     f = _features(model, data)
@@ -210,7 +207,7 @@ def fid(model, data: MetricData) -> dict:
     return {"fid": value, **f["info"]}
 
 
-@register_metric("kid", ("sample",), "kid, kid_std: unbiased MMD^2, cubic kernel, 100 subsets "
+@register_metric("kid", (Sampler,), "kid, kid_std: unbiased MMD^2, cubic kernel, 100 subsets "
                  "of up to 1000 (same features as fid)", default=False)
 def kid_metric(model, data: MetricData) -> dict:
     f = _features(model, data)
@@ -218,7 +215,7 @@ def kid_metric(model, data: MetricData) -> dict:
     return {"kid": mean, "kid_std": std, **f["info"]}
 
 
-@register_metric("precision_recall", ("sample",), "precision, recall: improved precision and "
+@register_metric("precision_recall", (Sampler,), "precision, recall: improved precision and "
                  "recall with k=3 neighbours (same features as fid)", default=False)
 def precision_recall_metric(model, data: MetricData) -> dict:
     f = _features(model, data)
@@ -226,7 +223,7 @@ def precision_recall_metric(model, data: MetricData) -> dict:
     return {"precision": precision, "recall": recall, **f["info"]}
 
 
-@register_metric("coverage", ("sample",), "class_coverage: share of classes the feature "
+@register_metric("coverage", (Sampler,), "class_coverage: share of classes the feature "
                  "classifier finds among --n-samples samples (labelled data)", default=False)
 def coverage(model, data: MetricData) -> dict:
     if data.y_train is None:

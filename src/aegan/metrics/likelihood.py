@@ -23,6 +23,7 @@ import torch
 
 from aegan.errors import ConfigError
 from aegan.metrics import MetricData, register_metric
+from aegan.models import Likelihood
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,14 @@ def mean_elbo_terms(model, x: np.ndarray, seed: int = 0,
             "nelbo_kl": sums["kl"] / len(x)}
 
 
-@register_metric("elbo", ("elbo_terms",),
+@register_metric("elbo", (Likelihood,),
                  "nelbo = nelbo_recon + nelbo_kl: the negative ELBO and its terms "
                  "(nats per example)")
 def elbo(model, data: MetricData) -> dict[str, float]:
     return mean_elbo_terms(model, data.x, data.seed, data.batch_size)
 
 
-@register_metric("nll", ("log_weights",),
+@register_metric("nll", (Likelihood,),
                  "nll: importance-sampled -log p(x) in nats per example, K = --nll-samples draws")
 def nll(model, data: MetricData) -> dict[str, float]:
     log_px = iw_log_likelihood(model, data.x, data.nll_samples, data.seed)

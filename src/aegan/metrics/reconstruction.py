@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from aegan.metrics import MetricData, batched, flat, register_metric
+from aegan.models import Encoder, Labeller, Reconstructor
 
 PSNR_MSE_FLOOR = 1e-10  # an MSE this small counts as 100 dB
 
@@ -30,15 +31,17 @@ def _range_width(data: MetricData) -> float:
     return float(high - low) or 1.0
 
 
-@register_metric("reconstruction", ("reconstruct",),
+@register_metric("reconstruction", (Reconstructor,),
                  "recon_mse, recon_psnr (dB), and recon_bce for data in [0, 1], on the split")
 def reconstruction(model, data: MetricData) -> dict[str, float]:
+    """Of the model's output against the targets (the inputs where the data have none)."""
     recon = batched(model.reconstruct, data.x, data.batch_size)
-    out = {"recon_mse": float(np.mean((flat(recon) - flat(data.x)) ** 2)),
-           "recon_psnr": psnr(data.x, recon, _range_width(data))}
+    truth = data.x if data.targets is None else data.targets
+    out = {"recon_mse": float(np.mean((flat(recon) - flat(truth)) ** 2)),
+           "recon_psnr": psnr(truth, recon, _range_width(data))}
     if data.value_range == (0.0, 1.0):
         p = torch.as_tensor(recon, dtype=torch.float64).clamp(1e-7, 1 - 1e-7)  # Keras' clipping
-        out["recon_bce"] = float(F.binary_cross_entropy(p, torch.as_tensor(data.x, dtype=torch.float64)))
+        out["recon_bce"] = float(F.binary_cross_entropy(p, torch.as_tensor(truth, dtype=torch.float64)))
     return out
 
 
@@ -52,16 +55,18 @@ def pca_mse(x_train: np.ndarray, x_eval: np.ndarray, k: int) -> float:
     return float(np.mean((recon - flat(x_eval)) ** 2))
 
 
-@register_metric("pca", ("reconstruct", "encode"),
+@register_metric("pca", (Reconstructor, Encoder),
                  "pca_mse: PCA with as many components as the codings, and pca_ratio")
 def pca_baseline(model, data: MetricData) -> dict[str, float]:
+    if data.targets is not None:  # PCA reconstructs its inputs: no baseline for other targets
+        return {}
     k = int(batched(model.encode, data.x[:1], 1).reshape(1, -1).shape[1])
     base = pca_mse(data.x_train, data.x, min(k, flat(data.x_train[:1]).shape[1]))
     recon = reconstruction(model, data)["recon_mse"]
     return {"pca_components": k, "pca_mse": base, "pca_ratio": recon / base if base > 0 else float("inf")}
 
 
-@register_metric("accuracy", ("predict",), "accuracy: fraction of labels predicted (labelled data)")
+@register_metric("accuracy", (Labeller,), "accuracy: fraction of labels predicted (labelled data)")
 def accuracy(model, data: MetricData) -> dict[str, float]:
     if data.y is None:
         return {}

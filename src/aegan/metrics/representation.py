@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from aegan.metrics import MetricData, batched, flat, register_metric
+from aegan.models import Encoder
 
 KNN_K = 5
 
@@ -41,7 +42,7 @@ def pca_codings(x_train: np.ndarray, x_eval: np.ndarray, k: int) -> tuple[np.nda
     return pca.transform(flat(x_train)), pca.transform(flat(x_eval))
 
 
-@register_metric("probe", ("encode",), "probe_linear, probe_knn: logistic-regression and 5-NN "
+@register_metric("probe", (Encoder,), "probe_linear, probe_knn: logistic-regression and 5-NN "
                  "accuracy on the codings, beside probe_pca_* on PCA codings of the same width "
                  "(labelled data; --probe-limit training examples)", default=False)
 def probe(model, data: MetricData) -> dict:

@@ -1,12 +1,19 @@
-"""Model families, one file each; each registers itself with its config dataclass."""
+"""Model families, one file each; each registers itself with its config dataclass and declares
+the capabilities of :mod:`aegan.models.base`."""
 
 from aegan.models import autoencoder, classifier, gan, vae  # noqa: F401  (register the families)
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
-from aegan.models.base import Model
+from aegan.models.base import (CAPABILITIES, ConditionalSampler, Decoder, Denoiser, Encoder,
+                               LatentSampler, Labeller, Likelihood, Model, Needs, Predictor,
+                               Reconstructor, Sampler, Translator, can)
 from aegan.models.classifier import Classifier, ClassifierConfig
 from aegan.models.gan import GAN, GANConfig
-from aegan.models.registry import MODELS, build_model, model_config_from_dict, register_model
+from aegan.models.registry import (MODELS, build_model, model_class, model_config_from_dict,
+                                   register_model)
 from aegan.models.vae import VAE, VAEConfig
 
-__all__ = ["GAN", "MODELS", "VAE", "GANConfig", "Autoencoder", "AutoencoderConfig", "Classifier", "ClassifierConfig",
-           "Model", "VAEConfig", "build_model", "model_config_from_dict", "register_model"]
+__all__ = ["CAPABILITIES", "GAN", "MODELS", "VAE", "Autoencoder", "AutoencoderConfig",
+           "Classifier", "ClassifierConfig", "ConditionalSampler", "Decoder", "Denoiser",
+           "Encoder", "GANConfig", "LatentSampler", "Labeller", "Likelihood", "Model", "Needs",
+           "Predictor", "Reconstructor", "Sampler", "Translator", "VAEConfig", "build_model",
+           "can", "model_class", "model_config_from_dict", "register_model"]

@@ -28,7 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from aegan.config import ConfigError, OptimConfig, is_int
-from aegan.models.base import Model
+from aegan.errors import DataMismatch
+from aegan.models import closed_form
+from aegan.models.base import Decoder, Denoiser, Encoder, Model, Needs, Reconstructor
+from aegan.models.greedy import greedy_stages
 from aegan.models.registry import register_model
 from aegan.nets import ACTIVATIONS, INITS, activation, init_linear_
 from aegan.nets.conv import conv_decoder, conv_encoder
@@ -81,11 +84,6 @@ class AutoencoderConfig:
     sparsity_weight: float = 0.0
     sparsity_target: float = 0.1  # the KL penalty's target mean activation
     greedy: list[GreedyStage] | None = None  # one stage per encoder layer
-
-    @property
-    def unit_range_remedy(self) -> str | None:
-        """What to change for data outside [0, 1], or None when any values will do."""
-        return "use a config with loss 'mse' and output 'linear'" if self.loss == "bce" else None
 
     def __post_init__(self) -> None:
         if not _widths(self.encoder) or not self.encoder:
@@ -161,8 +159,6 @@ def build_networks(cfg: AutoencoderConfig, shape: tuple[int, ...]):
         decoder = nn.Sequential(*dec, nn.Unflatten(1, shape))
         return encoder, decoder, enc, dec
     if cfg.net == "conv":
-        if len(shape) != 3:
-            raise ConfigError(f"net 'conv' needs images [C, H, W]; this data has examples of shape {shape}")
         coding_act = cfg.coding_activation or cfg.activation
         body = conv_encoder(shape[0], cfg.encoder, cfg.activation, cfg.init)
         body[-2] = activation(coding_act)  # the coding layer's activation
@@ -170,12 +166,9 @@ def build_networks(cfg: AutoencoderConfig, shape: tuple[int, ...]):
         try:
             decoder = conv_decoder(back, shape[0], shape[1:], cfg.activation, cfg.init)
         except ValueError as exc:
-            raise ConfigError(f"net 'conv': {exc}") from None
+            raise DataMismatch(f"net 'conv': {exc}") from None
         return nn.Sequential(*corrupt, body), decoder, None, None
     # recurrent: sequences [T, F] or single-channel images [1, H, W] read row by row
-    if not (len(shape) == 2 or (len(shape) == 3 and shape[0] == 1)):
-        raise ConfigError(f"net 'recurrent' needs sequences [N, T, F] or single-channel images; "
-                          f"this data has examples of shape {shape}")
     steps, n_features = shape[-2], shape[-1]
     back = cfg.decoder if cfg.decoder is not None else cfg.encoder[-2::-1] or [cfg.encoder[-1]]
     encoder = nn.Sequential(*corrupt, SequenceEncoder(n_features, cfg.encoder, cfg.init))
@@ -190,16 +183,51 @@ def kl_sparsity(codings: torch.Tensor, target: float) -> torch.Tensor:
     return (t * torch.log(t / rho) + (1 - t) * torch.log((1 - t) / (1 - rho))).sum()
 
 
+NET_KINDS = {"dense": ("vectors", "images", "sequences", "image-sequences"),
+             "conv": ("images",), "recurrent": ("sequences", "images")}
+NET_READS = {"dense": "", "conv": "net 'conv' reads images [C, H, W]; use net 'dense' for other data",
+             "recurrent": "net 'recurrent' reads sequences [T, F] or single-channel images row "
+                          "by row; use net 'dense' for other data"}
+
+
 @register_model("autoencoder", AutoencoderConfig)
-class Autoencoder(Model):
-    """Encoder and decoder networks trained to reconstruct their (clean) input."""
+class Autoencoder(Model, Encoder, Decoder, Reconstructor, Denoiser):
+    """Encoder and decoder networks trained to reconstruct their (clean) input, or to output
+    the data's ``targets`` where the data pair each input with one (a denoising autoencoder
+    fed noisy inputs and clean targets, say)."""
 
     family = "autoencoder"
     step_capturable = True  # no step-dependent scalars; noise from the default generator
 
-    def __init__(self, config: AutoencoderConfig, sample_shape: tuple[int, ...],
+    @classmethod
+    def capabilities(cls, config):
+        noisy = config.input_noise or config.input_dropout
+        return tuple(c for c in super().capabilities(config) if noisy or c is not Denoiser)
+
+    @classmethod
+    def needs(cls, config: AutoencoderConfig) -> Needs:
+        bce = config.loss == "bce"
+        return Needs(NET_KINDS[config.net], (0.0, 1.0) if bce else None,
+                     "use a config with loss 'mse' and output 'linear'", optional=("targets",),
+                     kinds_remedy=NET_READS[config.net])
+
+    @classmethod
+    def check_data(cls, config: AutoencoderConfig, spec) -> None:
+        super().check_data(config, spec)
+        shape = spec.inputs
+        if config.net == "recurrent" and spec.kind == "images" and shape[0] != 1:
+            raise DataMismatch(f"net 'recurrent' reads single-channel images row by row, and "
+                               f"these images have {shape[0]} channels; use net 'conv' or "
+                               "'dense'")
+        targets = spec.shapes.get("targets")
+        if targets is not None and targets != shape:
+            raise DataMismatch(f"an autoencoder outputs examples of its inputs' shape "
+                               f"{list(shape)}, and these targets have shape {list(targets)}; "
+                               "use a family that translates between shapes")
+
+    def __init__(self, config: AutoencoderConfig, spec,
                  encoder: nn.Module | None = None, decoder: nn.Module | None = None):
-        super().__init__(config, sample_shape)
+        super().__init__(config, spec)
         built = build_networks(config, self.sample_shape)
         self.encoder = encoder or built[0]
         self.decoder = decoder or built[1]
@@ -246,40 +274,43 @@ class Autoencoder(Model):
             return cfg.sparsity_weight * kl_sparsity(codings, cfg.sparsity_target)
         return None
 
-    def _losses(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """The losses and the decoder's raw output (logits for a sigmoid output)."""
+    def _losses(self, x: torch.Tensor, target: torch.Tensor
+                ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The losses of reading ``x`` and outputting ``target``, and the decoder's raw output
+        (logits for a sigmoid output)."""
         codings = self.encoder(x)
         out = self.decoder(codings)
-        recon = self.reconstruction_loss(out, x)
+        recon = self.reconstruction_loss(out, target)
         penalty = self.sparsity_penalty(codings)
         if penalty is None:
             return {"loss": recon}, out
         return {"loss": recon + penalty, "recon": recon, "sparsity": penalty}, out
 
     # -- the step contract ------------------------------------------------------------------
+    @staticmethod
+    def target(batch) -> torch.Tensor:
+        """What the model learns to output: the batch's targets, else its inputs."""
+        return batch.inputs if batch.targets is None else batch.targets
+
     def training_step(self, batch, optimizers, step):
-        return self.minimize(self._losses(batch[0])[0], optimizers["model"])
+        return self.minimize(self._losses(batch.inputs, self.target(batch))[0],
+                             optimizers["model"])
 
-    def closed_form_step(self, optimizers):
+    def closed_form_step(self, optimizers, fold_sgd):
         """A dense chain (noise, dropout, tied weights and sparsity included) trained on BCE
-        or MSE: :mod:`aegan.models.dense_step`."""
-        from aegan.models.dense_step import DenseStep, dense_chain
-
-        chain = dense_chain(self)
-        return None if chain is None else DenseStep(self, chain, optimizers["model"])
+        or MSE: :class:`aegan.models.closed_form.AutoencoderStep`."""
+        chains = closed_form.autoencoder_chains(self)
+        return None if chains is None else closed_form.AutoencoderStep(
+            self, chains, optimizers["model"], fold_sgd)
 
     @torch.no_grad()
     def validation_step(self, batch):
-        x = batch[0]
-        losses, out = self._losses(x)  # in eval mode the same pass as reconstruct(x)
-        losses["mse"] = F.mse_loss(self._output(out), x)
+        target = self.target(batch)
+        losses, out = self._losses(batch.inputs, target)  # in eval mode: reconstruct(x)
+        losses["mse"] = F.mse_loss(self._output(out), target)
         return losses
 
     # -- greedy layer-wise pretraining --------------------------------------------------------
     def pretraining_stages(self):
         """The greedy stages (see :mod:`aegan.models.greedy`), or none."""
-        if not self.config.greedy:
-            return []
-        from aegan.models.greedy import greedy_stages
-
-        return greedy_stages(self)
+        return greedy_stages(self) if self.config.greedy else []

@@ -1,45 +1,273 @@
-"""What every model family provides to the Trainer: the step contract.
+"""What every model family provides: the step contract, the data it needs, and the
+capabilities it declares.
 
-``configure_optimizers(cfg) -> dict[name, Optimizer]`` and
-``training_step(batch, optimizers, step) -> dict[str, Tensor]``: the model computes its
-losses, calls ``backward`` and steps its own optimizers, so one Trainer drives an autoencoder,
-a VAE's two terms and a GAN's two players alike. ``validation_step(batch)`` returns per-batch
-means of the same kind, without gradients. Families register themselves in
-:mod:`aegan.models` with their config dataclass.
+**The step contract.** ``configure_optimizers(cfg) -> dict[name, Optimizer]``;
+``training_step(batch, optimizers, step) -> dict[str, Tensor]``: the model computes its losses
+on a :class:`~aegan.data.examples.Batch` (named roles: ``batch.inputs``, ``batch.targets``,
+``batch.labels``, ``batch.conditions``), calls ``backward`` and steps its own optimizers, so one
+Trainer drives an autoencoder, a VAE's two terms and a GAN's two players alike. It returns
+detached scalar tensors, each the mean over the batch's examples, one per quantity it wants
+logged; the Trainer averages them over the epoch (weighted by batch size) into
+``train_<key>`` and the history. ``validation_step(batch)`` returns means of the same kind
+without gradients (``valid_<key>``). The model names the one key the Trainer shows while it
+trains, :attr:`Model.monitor` (``loss`` unless the family says otherwise: a GAN's is
+``g_loss``). Families register themselves in :mod:`aegan.models` with their config dataclass.
+
+**Data a model refuses.** :meth:`Model.needs` declares, from the config alone, what data the
+family can learn from (kinds, value range, labels, roles); :meth:`Model.check_data` compares it
+with an :class:`~aegan.data.examples.ExampleSpec` and raises :class:`~aegan.errors.DataMismatch`
+naming the problem and the way out. :func:`aegan.models.build_model` calls it before building,
+so every way of training (the command line, the library, scikit-learn) refuses the same data
+the same way.
+
+**Capabilities.** What a model can do besides training is one of the runtime-checkable
+protocols below, each with its shapes and ranges. A family declares a capability by deriving
+from the protocol (so a method of the same name never makes an accidental capability), and may
+drop one its config turns off (:meth:`Model.capabilities`). Figures, metrics, tasks, the
+command line and the fast paths ask :func:`can`; none probes for a method.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
 from aegan.config import OptimConfig
+from aegan.data.examples import KINDS, Batch, ExampleSpec, kind_of
+from aegan.errors import DataMismatch
 from aegan.optim import make_optimizer
+
+Step = Callable[[Batch, int], dict[str, torch.Tensor]]
+
+
+# -- capabilities ----------------------------------------------------------------------------
+@runtime_checkable
+class Encoder(Protocol):
+    """``encode(x [N, *sample_shape]) -> codings [N, z_dim]`` (a convolutional encoder's
+    codings may be a feature map ``[N, C, h, w]``; flattened they have ``z_dim`` values)."""
+
+    z_dim: int
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    """``decode(z [N, z_dim]) -> x [N, *sample_shape]``, in the model's ``value_range``."""
+
+    z_dim: int
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Reconstructor(Protocol):
+    """``reconstruct(x [N, *sample_shape]) -> [N, *sample_shape]``: the model's rendering of
+    its input (for an autoencoder trained on targets, its estimate of the targets)."""
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Denoiser(Protocol):
+    """``corrupt(x) -> x~`` of the same shape: the noise the model learned to undo, as it is
+    applied while training (random: seed the global generator to repeat it)."""
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """``sample(n, generator=None) -> [n, *sample_shape]``: new examples in ``value_range``,
+    drawn with ``generator`` (a CPU ``torch.Generator``) when one is given."""
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class LatentSampler(Decoder, Sampler, Protocol):
+    """A sampler whose samples are decoded codings: ``sample_codings(n, generator) -> [n,
+    z_dim]`` from its prior, ``decode`` them; ``traversal_base(generator) -> [z_dim]``: the
+    coding a traversal holds the other dimensions at (the prior's mean unless the family says
+    otherwise)."""
+
+    def sample_codings(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+    def traversal_base(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.zeros(self.z_dim)
+
+
+@runtime_checkable
+class ConditionalSampler(Sampler, Protocol):
+    """``sample(n, generator, labels)``: examples of the classes ``labels`` (one label or
+    ``[n]``, of ``0 .. num_classes - 1``); without labels, the classes in turn."""
+
+    num_classes: int
+
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               labels: torch.Tensor | int | None = None) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Likelihood(Protocol):
+    """A latent-variable model's likelihood terms, in nats per example:
+    ``elbo_terms(x, generator) -> (-log p(x|z) [N], KL(q(z|x) || p(z)) [N])`` and
+    ``log_weights(x, k, generator) -> [k, N]``, ``log p(x, z_i) - log q(z_i | x)`` for ``k``
+    draws of ``q(z|x)`` (importance sampling)."""
+
+    def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None): ...
+
+    def log_weights(self, x: torch.Tensor, k: int,
+                    generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Labeller(Protocol):
+    """``predict(x [N, *sample_shape]) -> labels [N]`` (int64), the most probable class."""
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Translator(Protocol):
+    """``translate(x [N, *input_shape]) -> [N, *target_shape]``: an image-to-image model's
+    output for its input (super-resolution, colorization, sketch to image), in
+    ``value_range``."""
+
+    def translate(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """``predict_frames(context [N, T_in, *frame], steps) -> [N, steps, *frame]``: the frames
+    that follow the context, in ``value_range`` (rolled out beyond the trained horizon by
+    feeding predictions back)."""
+
+    def predict_frames(self, context: torch.Tensor, steps: int) -> torch.Tensor: ...
+
+
+# capability -> its name in `aegan presets --json` ("can") and in messages
+CAPABILITIES: dict[type, str] = {
+    Encoder: "encode", Decoder: "decode", Reconstructor: "reconstruct", Denoiser: "denoise",
+    Sampler: "sample", LatentSampler: "sample-codings", ConditionalSampler: "sample-class",
+    Likelihood: "likelihood", Labeller: "classify", Translator: "translate",
+    Predictor: "predict",
+}
+
+
+def can(model, capability: type) -> bool:
+    """Whether ``model`` (an instance) declares ``capability`` and its config leaves it on."""
+    return capability in model.capabilities(model.config)
+
+
+# -- the data a family needs ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Needs:
+    """What data a model can learn from. ``value_range``: the range its inputs and targets must
+    lie in (image data are scaled into it when loaded; None: any values); ``remedy``: what to
+    change for data outside it. ``labels``: it trains on labels (and, when ``num_classes`` >
+    0, on labels below it); ``labels_remedy``: what to do without them, ``kinds_remedy``
+    with data of another kind. ``roles``: the roles it cannot learn without; ``optional``: those
+    it uses when the data have them. Data with targets it would not use are refused rather
+    than silently ignored (labels and conditions may go unused)."""
+
+    kinds: tuple[str, ...] = tuple(KINDS)
+    value_range: tuple[float, float] | None = None
+    remedy: str = ""
+    labels: bool = False
+    labels_remedy: str = "give labelled data"
+    kinds_remedy: str = ""
+    num_classes: int = 0
+    roles: tuple[str, ...] = ("inputs",)
+    optional: tuple[str, ...] = ()
 
 
 class Model(nn.Module):
-    """Base class of the model families. ``config`` is the family's config dataclass."""
+    """Base class of the model families. ``config`` is the family's config dataclass, ``spec``
+    the data it is built for (:class:`~aegan.data.examples.ExampleSpec`, or a shape of the
+    inputs as a shorthand)."""
 
     family: str = ""
+    monitor: str = "loss"  # the training_step key the Trainer shows while it trains
     # True when training_step may be captured in a CUDA graph and replayed (aegan.train.fast):
     # the same kernels every step (shapes, control flow and Python scalars such as ``step``
     # do not change it), random numbers from the default generator only.
     step_capturable: bool = False
 
-    def __init__(self, config, sample_shape: tuple[int, ...]):
+    def __init__(self, config, spec: ExampleSpec | tuple[int, ...]):
         super().__init__()
         self.config = config
-        self.sample_shape = tuple(sample_shape)
+        self.spec = spec if isinstance(spec, ExampleSpec) else self.spec_for(config, spec)
+        self.sample_shape = self.spec.inputs
+        self.value_range = self.spec.value_range  # of its inputs and outputs; None: unbounded
 
+    # -- what the family can do and learn from -------------------------------------------
+    @classmethod
+    def capabilities(cls, config) -> tuple[type, ...]:
+        """The capabilities the family declares (the protocols it derives from); a family
+        whose config can turn one off overrides this."""
+        return tuple(c for c in CAPABILITIES if c in cls.__mro__)
+
+    @classmethod
+    def needs(cls, config) -> Needs:
+        """What data the family can learn from, given its config (default: anything)."""
+        return Needs()
+
+    @classmethod
+    def spec_for(cls, config, shape: tuple[int, ...]) -> ExampleSpec:
+        """The spec of data of inputs of ``shape`` as the family needs them (its value range,
+        labels when it learns from them): a shorthand for building a model by shape."""
+        needs = cls.needs(config)
+        shape = tuple(int(n) for n in shape)
+        shapes = {"inputs": shape, **({"labels": ()} if needs.labels else {})}
+        return ExampleSpec(kind_of(len(shape)), shapes, needs.value_range or (0.0, 1.0),
+                           needs.num_classes if needs.labels else 0)
+
+    @classmethod
+    def check_data(cls, config, spec: ExampleSpec) -> None:
+        """Refuse data this model cannot learn from: a :class:`DataMismatch` that names the
+        problem and the way out. Families with further demands extend it."""
+        needs, shape = cls.needs(config), list(spec.inputs)
+        if spec.kind not in needs.kinds:
+            raise DataMismatch(f"this {cls.family} model learns from {' or '.join(needs.kinds)}"
+                               f", and these data hold {spec.kind} of shape {shape}"
+                               + (f"; {needs.kinds_remedy}" if needs.kinds_remedy else ""))
+        missing = [r for r in needs.roles if r not in spec.shapes]
+        if missing:
+            raise DataMismatch(f"a {cls.family} model learns from {missing[0]}, and these data "
+                               "have none; pair inputs with targets (data.pairs, data.derive "
+                               "or an .npz with a 'targets' array)")
+        if "targets" in spec.shapes and "targets" not in needs.roles + needs.optional:
+            raise DataMismatch(f"a {cls.family} model learns from its inputs alone, and these "
+                               "data pair inputs with targets; use an autoencoder (which "
+                               "learns to output the targets) or drop the targets")
+        if needs.value_range is not None and spec.value_range != needs.value_range:
+            lo, hi = needs.value_range
+            have = ("unbounded values" if spec.value_range is None
+                    else f"values in {list(spec.value_range)}")
+            raise DataMismatch(f"this {cls.family} model needs values in [{lo:g}, {hi:g}], and "
+                               f"these data have {have}; {needs.remedy}")
+        if needs.labels and not spec.num_classes:
+            raise DataMismatch(f"this {cls.family} model trains on labelled data, and these "
+                               f"data have no labels; {needs.labels_remedy}")
+        if needs.labels and needs.num_classes and spec.num_classes > needs.num_classes:
+            raise DataMismatch(f"these data have labels up to {spec.num_classes - 1}, outside "
+                               f"the model's {needs.num_classes} classes; set "
+                               f"model.num_classes to {spec.num_classes}")
+
+    # -- the step contract ----------------------------------------------------------------
     def configure_optimizers(self, cfg: OptimConfig) -> dict[str, torch.optim.Optimizer]:
         return {"model": make_optimizer(self.parameters(), cfg)}
 
-    def closed_form_step(self, optimizers: dict[str, torch.optim.Optimizer]):
-        """A callable ``(batch, step) -> losses`` doing what ``training_step`` does with the
-        gradients computed in closed form instead of by autograd, or None (the default): the
-        Trainer's ``train.hand_backward`` path on the CPU (aegan.train.fast)."""
+    def training_step(self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer],
+                      step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
 
-    def training_step(self, batch: tuple[torch.Tensor, ...], optimizers, step: int):
+    @torch.no_grad()
+    def validation_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
     @staticmethod
@@ -51,6 +279,16 @@ class Model(nn.Module):
         optimizer.step()
         return {k: v.detach() for k, v in losses.items()}
 
-    @torch.no_grad()
-    def validation_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+    def pretraining_stages(self) -> list[Any]:
+        """Trainings that run before the model's own, each a Trainer run (greedy layer-wise
+        pretraining, :mod:`aegan.models.greedy`); none by default."""
+        return []
+
+    def closed_form_step(self, optimizers: dict[str, torch.optim.Optimizer],
+                         fold_sgd: bool) -> Step | None:
+        """The speed path of ``train.closed_form`` (:mod:`aegan.models.closed_form`): a
+        callable ``(batch, step) -> losses`` that does what ``training_step`` does with the
+        gradients computed in closed form, or None (the default: autograd). ``fold_sgd``:
+        plain SGD's update may be folded into the gradient products (no optimizer hooks
+        run). A subclass that changes ``training_step`` must override this too."""
+        return None

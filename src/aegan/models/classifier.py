@@ -20,7 +20,7 @@ from torch import nn
 
 from aegan.config import ConfigError, OptimConfig
 from aegan.errors import DataError
-from aegan.models.base import Model
+from aegan.models.base import Labeller, Model, Needs
 from aegan.models.registry import register_model
 from aegan.nets import ACTIVATIONS, INITS, dense_stack, init_linear_
 from aegan.optim import make_optimizer
@@ -61,14 +61,20 @@ class Codings(nn.Module):
 
 
 @register_model("classifier", ClassifierConfig)
-class Classifier(Model):
+class Classifier(Model, Labeller):
     """Feature layers and a linear head trained with cross-entropy on labels ``[N]`` (int64)."""
 
     family = "classifier"
 
-    def __init__(self, config: ClassifierConfig, sample_shape: tuple[int, ...],
+    @classmethod
+    def needs(cls, config: ClassifierConfig) -> Needs:
+        return Needs(labels=True, num_classes=config.n_classes,
+                     labels_remedy="give labelled data (an .npz with y, or an image folder "
+                     "with one sub-folder per class)")
+
+    def __init__(self, config: ClassifierConfig, spec,
                  features: nn.Module | None = None, n_features: int | None = None):
-        super().__init__(config, sample_shape)
+        super().__init__(config, spec)
         widths = [math.prod(self.sample_shape), *config.hidden]
         self.features = features or nn.Sequential(
             nn.Flatten(), dense_stack(widths, config.activation, config.activation, config.init))
@@ -82,7 +88,7 @@ class Classifier(Model):
         with torch.no_grad():
             z_dim = model.encode(probe).flatten(1).shape[1]
         config = ClassifierConfig(hidden=[], n_classes=n_classes)
-        return cls(config, model.sample_shape, Codings(model), z_dim)
+        return cls(config, model.spec, Codings(model), z_dim)
 
     # -- the model's face -------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,9 +109,9 @@ class Classifier(Model):
         return {"model": make_optimizer([p for p in self.parameters() if p.requires_grad], cfg)}
 
     def training_step(self, batch, optimizers, step):
-        if len(batch) < 2:
+        if batch.labels is None:
             raise DataError("a classifier trains on labelled data, and these data have no labels")
-        x, y = batch
+        x, y = batch.inputs, batch.labels
         logits = self(x)
         out = self.minimize({"loss": F.cross_entropy(logits, y)}, optimizers["model"])
         out["accuracy"] = (logits.argmax(1) == y).float().mean()
@@ -113,7 +119,7 @@ class Classifier(Model):
 
     @torch.no_grad()
     def validation_step(self, batch):
-        x, y = batch
+        x, y = batch.inputs, batch.labels
         logits = self(x)
         accuracy = (logits.argmax(1) == y).float().mean()
         return {"loss": F.cross_entropy(logits, y), "accuracy": accuracy}

@@ -31,7 +31,8 @@ from torch import nn
 
 from aegan.config import ConfigError, OptimConfig
 from aegan.errors import DataError
-from aegan.models.base import Model
+from aegan.models import closed_form
+from aegan.models.base import ConditionalSampler, LatentSampler, Model, Needs
 from aegan.models.gan_losses import LOSSES, gradient_penalty
 from aegan.models.registry import register_model
 from aegan.nets.gan import (Discriminator, Generator, apply_spectral_norm, book_dcgan_players,
@@ -45,9 +46,6 @@ OUTPUT = {"unit": "sigmoid", "symmetric": "tanh"}
 def _players(cfg, shape, z_in, out):
     if cfg.net == "dense":
         return dense_players(shape, z_in, out)
-    if len(shape) != 3:
-        raise ValueError(f"net {cfg.net!r} needs images [C, H, W]; these examples have shape "
-                         f"{shape}; use net 'dense'")
     if cfg.net == "book-dcgan":
         return book_dcgan_players(shape, z_in, out)
     return dcgan_players(shape, z_in, out, cfg.g_channels, cfg.d_channels,
@@ -173,13 +171,31 @@ def ema_update_(average: nn.Module, live: nn.Module, decay: float) -> None:
 
 
 @register_model("gan", GANConfig)
-class GAN(Model):
+class GAN(Model, LatentSampler, ConditionalSampler):
     """A generator and a discriminator trained against each other."""
 
     family = "gan"
+    monitor = "g_loss"
 
-    def __init__(self, config: GANConfig, sample_shape: tuple[int, ...]):
-        super().__init__(config, sample_shape)
+    @classmethod
+    def capabilities(cls, config: GANConfig):
+        conditional = config.num_classes > 0
+        return tuple(c for c in super().capabilities(config)
+                     if conditional or c is not ConditionalSampler)
+
+    @classmethod
+    def needs(cls, config: GANConfig) -> Needs:
+        k = config.num_classes
+        kinds = Needs().kinds if config.net == "dense" else ("images",)
+        remedy = ("drop data.scale (images are scaled to the model's range when loaded), "
+                  "scale other data to [0, 1] first, or change model.value_range")
+        return Needs(kinds, config.data_range, remedy, labels=k > 0, num_classes=k,
+                     labels_remedy="give labelled data, or set model.num_classes 0",
+                     kinds_remedy=f"net {config.net!r} makes images [C, H, W]; use net "
+                     "'dense' for other data")
+
+    def __init__(self, config: GANConfig, spec):
+        super().__init__(config, spec)
         k = config.num_classes
         try:
             g, d, n_features = _players(config, self.sample_shape, config.z_dim + k,
@@ -237,30 +253,6 @@ class GAN(Model):
     def sample(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
         """``n`` new examples ``[n, *sample_shape]`` in ``value_range``."""
         return self.decode(self.sample_codings(n, generator), labels)
-
-    def check_data(self, data) -> None:
-        """Refuse data this GAN cannot learn from, with the way out."""
-        lo, hi = self.value_range
-        if data.value_range is None:
-            raise DataError(f"this GAN generates values in [{lo:g}, {hi:g}], and {data.name} "
-                            "is unbounded; scale its features to [0, 1] before training")
-        if data.value_range != self.value_range:
-            scale = "symmetric" if self.config.value_range == "symmetric" else "unit"
-            raise DataError(f"this GAN generates values in [{lo:g}, {hi:g}] (model.value_range "
-                            f"{self.config.value_range!r}), but {data.name} has values in "
-                            f"{list(data.value_range)}; "
-                            f"set data.scale {scale!r} (images only) or change model.value_range")
-        if self.num_classes:
-            if data.y_train is None:
-                raise DataError(f"a conditional GAN (model.num_classes {self.num_classes}) "
-                                f"trains on labelled data, and {data.name} has no labels; "
-                                "set model.num_classes 0")
-            ys = [y for y in (data.y_train, data.y_valid) if y is not None and len(y)]
-            top = int(max(y.max() for y in ys))
-            if top >= self.num_classes or min(int(y.min()) for y in ys) < 0:
-                raise DataError(f"{data.name} has labels up to {top}, outside the "
-                                f"{self.num_classes} classes of model.num_classes; set it to "
-                                f"{top + 1}")
 
     # -- the step contract --------------------------------------------------------------------
     def configure_optimizers(self, cfg: OptimConfig) -> dict[str, torch.optim.Optimizer]:
@@ -352,32 +344,32 @@ class GAN(Model):
         samples are not the initial weights'; ``ema`` itself after ``9 / (1 - ema)`` updates."""
         return min(self.config.ema, (1 + updates) / (10 + updates))
 
-    def training_step(self, batch, optimizers, step):
-        x = batch[0]
-        if self.num_classes and len(batch) < 2:
+    def _batch_labels(self, batch) -> torch.Tensor | None:
+        if not self.num_classes:
+            return None
+        if batch.labels is None:
             raise DataError("a conditional GAN trains on labelled data; these data have none")
-        labels = batch[1] if self.num_classes else None
+        return batch.labels
+
+    def training_step(self, batch, optimizers, step):
+        x, labels = batch.inputs, self._batch_labels(batch)
         for _ in range(self.config.n_critic):
             d = self.discriminator_step(x, labels, optimizers["discriminator"])
         g_loss = self.generator_step(len(x), labels, optimizers["generator"])
-        return {"loss": g_loss, "g_loss": g_loss, **d}
+        return {"g_loss": g_loss, **d}
 
-    def closed_form_step(self, optimizers):
-        """A plain dense GAN: :class:`aegan.models.dense_step.GANStep`."""
-        from aegan.models.dense_step import GANStep, gan_chains
-
-        chains = gan_chains(self)
-        return None if chains is None else GANStep(self, chains, optimizers)
+    def closed_form_step(self, optimizers, fold_sgd):
+        """A plain dense GAN: :class:`aegan.models.closed_form.GANStep`."""
+        chains = closed_form.gan_chains(self)
+        return None if chains is None else closed_form.GANStep(self, chains, optimizers)
 
     @torch.no_grad()
     def validation_step(self, batch):
         """Both players' losses on a validation batch against seeded codings (the penalty,
         which needs gradients, left out)."""
-        x = batch[0]
-        labels = batch[1] if self.num_classes else None
+        x, labels = batch.inputs, self._batch_labels(batch)
         z = torch.randn((len(x), self.z_dim), generator=torch.Generator().manual_seed(0))
         fake = self.generator(z.to(x.device), labels)
         fake_logits = self.discriminator(fake, labels)  # one pass serves both players' losses
         out = self._d_terms(self.discriminator(x, labels), fake_logits)
-        g_loss = self.loss_g(fake_logits)
-        return {"loss": g_loss, "g_loss": g_loss, **out}
+        return {"g_loss": self.loss_g(fake_logits), **out}

@@ -32,12 +32,12 @@ class LayerPair(Model):
         self.encoder, self.decoder, self.loss = encoder, decoder, loss
 
     def training_step(self, batch, optimizers, step):
-        x = batch[0]
+        x = batch.inputs
         return self.minimize({"loss": self.loss(self.decoder(self.encoder(x)), x)}, optimizers["model"])
 
     @torch.no_grad()
     def validation_step(self, batch):
-        x = batch[0]
+        x = batch.inputs
         return {"loss": self.loss(self.decoder(self.encoder(x)), x)}
 
 

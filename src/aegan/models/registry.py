@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aegan.config import from_dict
+from aegan.data.examples import ExampleSpec
 from aegan.errors import ConfigError
 
 MODELS: dict[str, tuple[type, type]] = {}
@@ -20,6 +21,11 @@ def register_model(name: str, config_cls: type):
     return wrap
 
 
+def model_class(config) -> type:
+    """The model class of ``config``'s family."""
+    return MODELS[config.family][1]
+
+
 def model_config_from_dict(values: dict[str, Any]):
     family = values.get("family") if isinstance(values, dict) else None
     if family not in MODELS:
@@ -27,6 +33,11 @@ def model_config_from_dict(values: dict[str, Any]):
     return from_dict(MODELS[family][0], values, "model")
 
 
-def build_model(config, sample_shape: tuple[int, ...]):
-    """A fresh model of ``config``'s family for data of ``sample_shape``."""
-    return MODELS[config.family][1](config, sample_shape)
+def build_model(config, spec: ExampleSpec | tuple[int, ...]):
+    """A fresh model of ``config``'s family for data of ``spec`` (or a shape of the inputs),
+    after the family has checked that it can learn from such data
+    (:meth:`~aegan.models.base.Model.check_data`)."""
+    cls = model_class(config)
+    spec = spec if isinstance(spec, ExampleSpec) else cls.spec_for(config, spec)
+    cls.check_data(config, spec)
+    return cls(config, spec)

@@ -30,7 +30,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from aegan.config import ConfigError
-from aegan.models.base import Model
+from aegan.errors import DataMismatch
+from aegan.models import closed_form
+from aegan.models.base import Encoder, LatentSampler, Likelihood, Model, Needs, Reconstructor
 from aegan.models.registry import register_model
 from aegan.nets import ACTIVATIONS, INITS, activation, dense_stack, init_linear_
 from aegan.nets.conv import conv_decoder, conv_encoder, pooled_sizes
@@ -60,13 +62,6 @@ class VAEConfig:
     kl_warmup: int = 0  # optimizer steps over which beta rises from 0 to kl_weight
     iw_samples: int = 1  # k: 1 is the VAE, more is the IWAE
     binarize: bool = False  # dynamic binarization of the training batches
-
-    @property
-    def unit_range_remedy(self) -> str | None:
-        """What to change for data outside [0, 1], or None when any values will do."""
-        if self.likelihood == "bernoulli" or self.binarize:
-            return "use likelihood 'gaussian', output 'linear' and binarize false"
-        return None
 
     def __post_init__(self) -> None:
         for name in ("encoder", "decoder"):
@@ -122,9 +117,6 @@ def _dense_nets(cfg: VAEConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.M
 def _conv_nets(cfg: VAEConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     """Conv + pool stages down, flattened; a dense layer up to the smallest feature map, then
     stride-2 transposed convolutions back to the exact image size (book 17.5's networks)."""
-    if len(shape) != 3:
-        raise ConfigError(f"net 'conv' needs images [C, H, W]; this data has examples of "
-                          f"shape {shape}")
     back = cfg.decoder if cfg.decoder is not None else cfg.encoder[::-1]
     body = nn.Sequential(conv_encoder(shape[0], cfg.encoder, cfg.activation, cfg.init),
                          nn.Flatten())
@@ -132,7 +124,7 @@ def _conv_nets(cfg: VAEConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Mo
     try:
         up = conv_decoder(back, shape[0], shape[1:], cfg.activation, cfg.init)
     except ValueError as exc:
-        raise ConfigError(f"net 'conv': {exc}") from None
+        raise DataMismatch(f"net 'conv': {exc}") from None
     project = nn.Linear(cfg.z_dim, back[0] * side[0] * side[1])
     init_linear_(project, cfg.init)
     decoder = nn.Sequential(project, activation(cfg.activation),
@@ -168,18 +160,27 @@ def reparameterize(mean: torch.Tensor, log_var: torch.Tensor, k: int = 1,
 
 
 @register_model("vae", VAEConfig)
-class VAE(Model):
+class VAE(Model, Encoder, Reconstructor, LatentSampler, Likelihood):
     """Gaussian encoder, reparameterized codings, Bernoulli or Gaussian decoder."""
 
     family = "vae"
+
+    @classmethod
+    def needs(cls, config: VAEConfig) -> Needs:
+        unit = config.likelihood == "bernoulli" or config.binarize
+        kinds = ("images",) if config.net == "conv" else Needs().kinds
+        return Needs(kinds, (0.0, 1.0) if unit else None,
+                     "use likelihood 'gaussian', output 'linear' and binarize false",
+                     kinds_remedy="net 'conv' reads images [C, H, W]; use net 'dense' for "
+                     "other data")
 
     @property
     def step_capturable(self) -> bool:
         """A KL warm-up makes beta a function of the step: no CUDA graph then."""
         return self.config.kl_warmup == 0
 
-    def __init__(self, config: VAEConfig, sample_shape: tuple[int, ...]):
-        super().__init__(config, sample_shape)
+    def __init__(self, config: VAEConfig, spec):
+        super().__init__(config, spec)
         self.encoder, self.decoder = NETWORKS[config.net](config, self.sample_shape)
         with torch.no_grad():
             features = self.encoder(torch.zeros(1, *self.sample_shape)).shape[1]
@@ -282,18 +283,17 @@ class VAE(Model):
         return out
 
     def training_step(self, batch, optimizers, step):
-        x = batch[0]
+        x = batch.inputs
         if self.config.binarize:
             x = torch.bernoulli(x)
         return self.minimize(self.losses(x, self.kl_weight_at(step)), optimizers["model"])
 
-    def closed_form_step(self, optimizers):
-        """A dense VAE with a Bernoulli decoder: :class:`aegan.models.dense_step.VAEStep`."""
-        from aegan.models.dense_step import VAEStep, vae_chains
-
-        chains = vae_chains(self)
-        return None if chains is None else VAEStep(self, chains, optimizers["model"])
+    def closed_form_step(self, optimizers, fold_sgd):
+        """A dense VAE with a Bernoulli decoder: :class:`aegan.models.closed_form.VAEStep`."""
+        chains = closed_form.vae_chains(self)
+        return None if chains is None else closed_form.VAEStep(self, chains, optimizers["model"],
+                                                               gaussian_kl)
 
     @torch.no_grad()
     def validation_step(self, batch):
-        return self.losses(batch[0], self.config.kl_weight)
+        return self.losses(batch.inputs, self.config.kl_weight)

@@ -26,10 +26,10 @@ class Dropout(nn.Dropout):
     """``nn.Dropout`` (zero each value with probability ``p`` while training, scale the rest by
     ``1 / (1 - p)``), with its mask drawn as ``uniform >= p`` for fp32 values on the CPU.
 
-    PyTorch's CPU dropout draws each value's Bernoulli variable one at a time: it took a
-    quarter of the book DCGAN's step (21 of 82 ms). A uniform draw and a comparison give the
-    same distribution 3.5x faster (benchmarks/kernels.py). Elsewhere (other devices or
-    dtypes, where a bf16 uniform would round ``p``; in place) it is ``nn.Dropout``."""
+    PyTorch's CPU dropout draws each value's Bernoulli variable one at a time; a uniform draw
+    and a comparison give the same distribution in far less time (benchmarks/kernels.py;
+    benchmarks/RESULTS.md). Elsewhere (other devices or dtypes, where a bf16 uniform would
+    round ``p``; in place) it is ``nn.Dropout``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:

@@ -5,7 +5,8 @@ Keras details that matter for matching its numbers are kept: Glorot-uniform init
 zero biases, the loss averaged over every value, the last partial batch included.
 """
 
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
 from aegan.models import AutoencoderConfig, GANConfig, VAEConfig
 from aegan.models.autoencoder import GreedyStage
 from aegan.presets.registry import register_preset
@@ -115,10 +116,10 @@ def vae() -> RunConfig:
     )
 
 
-def _book_gan(model: GANConfig, scale: str) -> RunConfig:
+def _book_gan(model: GANConfig) -> RunConfig:
     """The notebook's GAN frame: Fashion-MNIST, both players compiled with RMSprop at Keras'
     defaults (lr 1e-3, rho 0.9, eps 1e-7), batch 32, ``train_gan``'s default of 50 epochs."""
-    return RunConfig(model=model, data=DataConfig("fashion-mnist", scale=scale),
+    return RunConfig(model=model, data=DataConfig("fashion-mnist"),
                      optim=OptimConfig("rmsprop", lr=1e-3, rho=0.9, eps=1e-7),
                      train=TrainConfig(epochs=50, batch_size=32))
 
@@ -126,7 +127,7 @@ def _book_gan(model: GANConfig, scale: str) -> RunConfig:
 @register_preset("book/gan", "section 17.9: dense GAN, 30-D codings, G 100-150-784 SELU with a "
                  "sigmoid output, D 150-100-1; BCE, RMSprop, batch 32, images in [0, 1], 50 epochs")
 def gan() -> RunConfig:
-    return _book_gan(GANConfig(net="dense", z_dim=30, value_range="unit", loss="bce"), "unit")
+    return _book_gan(GANConfig(net="dense", z_dim=30, value_range="unit", loss="bce"))
 
 
 @register_preset("book/dcgan", "section 17.9: the book's DCGAN (5x5 kernels, BN and SELU in G, "
@@ -134,4 +135,4 @@ def gan() -> RunConfig:
                  "RMSprop, batch 32, 50 epochs")
 def dcgan() -> RunConfig:
     model = GANConfig(net="book-dcgan", z_dim=100, value_range="symmetric", loss="bce")
-    return _book_gan(model, "symmetric")
+    return _book_gan(model)

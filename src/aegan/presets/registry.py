@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from aegan.config import RunConfig
+from aegan.run import RunConfig
 from aegan.errors import ConfigError
 
 

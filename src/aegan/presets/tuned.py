@@ -1,6 +1,7 @@
 """aegan's own presets: the same models with settings chosen by measurement."""
 
-from aegan.config import DataConfig, OptimConfig, RunConfig, TrainConfig
+from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.run import RunConfig
 from aegan.models import AutoencoderConfig, GANConfig, VAEConfig
 from aegan.presets.registry import register_preset
 
@@ -45,14 +46,14 @@ def vae_digits() -> RunConfig:
                  "a VAE for likelihoods in nats on binarized MNIST: 784-512-512 ELU -> 50-D "
                  "codings, dynamic binarization, Adam with a cosine decay, 200 epochs")
 def vae_binarized_mnist() -> RunConfig:
-    # Chosen by pilot runs on a 2-core CPU at equal wall time: the IWAE paper's 200-200 tanh
-    # net reached 95.2 nats in 50 epochs (636 s); this wider ELU net 93.4 nats in 12 (221 s);
-    # importance-weighted training (k = 5) halves the epochs per second and was behind early.
+    # Chosen by pilot runs on a 2-core CPU at equal wall time, against the IWAE paper's
+    # 200-200 tanh net and importance-weighted training; 200 epochs rather than 100 (the
+    # numbers: benchmarks/RESULTS.md, "VAE").
     return RunConfig(
         model=VAEConfig(encoder=[512, 512], z_dim=50, activation="elu", binarize=True),
         data=DataConfig("binarized-mnist"),
         optim=OptimConfig("adam", lr=1e-3, schedule="cosine"),
-        train=TrainConfig(epochs=200, batch_size=100),  # 100 epochs: 86.84 nats; 200: 85.71
+        train=TrainConfig(epochs=200, batch_size=100),
     )
 
 
@@ -64,7 +65,7 @@ def _dcgan(g_channels: list[int], d_channels: list[int], epochs: int,
     model = dict(net="dcgan", z_dim=64, value_range="symmetric", loss="bce",
                  g_channels=g_channels, d_channels=d_channels, ema=0.999)
     return RunConfig(model=GANConfig(**{**model, **changes}),
-                     data=DataConfig("fashion-mnist", scale="symmetric"),
+                     data=DataConfig("fashion-mnist"),
                      optim=OptimConfig("adam", lr=2e-4, betas=betas),
                      train=TrainConfig(epochs=epochs, batch_size=64))
 

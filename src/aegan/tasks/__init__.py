@@ -3,19 +3,22 @@ anomaly detection by reconstruction error (:mod:`~aegan.tasks.anomaly`), a class
 pretrained as an autoencoder and fine-tuned on few labels (:mod:`~aegan.tasks.classify`) and
 semantic hashing with binary codings (:mod:`~aegan.tasks.hashing`).
 
-Each works with any model that can do what it needs (``reconstruct`` or ``encode``), never by
-the model's family name.
+Each works with any model that has the capability it needs (a
+:class:`~aegan.models.Reconstructor` or an :class:`~aegan.models.Encoder`), never by the
+model's family name.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aegan.config import ConfigError, RunConfig
-from aegan.data import Dataset, load_dataset
+from aegan.capabilities import require
+from aegan.config import ConfigError
+from aegan.data import Dataset
 from aegan.data.dataset import SPLITS
-from aegan.errors import DataError, RunError
+from aegan.errors import DataError
 from aegan.io import load_run, read_config
+from aegan.run import RunConfig, load_data
 
 
 def check_options(split: str, fraction: float, flag: str, meaning: str) -> None:
@@ -27,22 +30,21 @@ def check_options(split: str, fraction: float, flag: str, meaning: str) -> None:
 
 
 def load_for_task(run_dir: str | Path, data: str | None, data_dir: str | Path | None,
-                  needs: str) -> tuple[RunConfig, object, Dataset, Dataset]:
+                  needs: type, purpose: str) -> tuple[RunConfig, object, Dataset, Dataset]:
     """``(config, model, whole, own)`` for a task on a run.
 
     ``whole`` is ``data`` (default: the run's data set) with every class and example, to be
     scored; ``own`` is the run's training data as it was trained (its ``classes`` and ``limit``
-    applied), the reference for thresholds. ``needs`` names the model method the task calls.
+    applied), the reference for thresholds. ``needs``: the capability the task uses, for
+    ``purpose`` (a verb phrase, for the error when the model lacks it).
     """
     config = read_config(run_dir)
-    d = config.data
-    same = data is None or data == d.name
-    own = load_dataset(d.name, data_dir, valid_size=d.valid_size)
-    whole = own if same else load_dataset(data, data_dir)
-    own = own.of_classes(d.classes).limited(d.limit)
     _, model = load_run(run_dir)
-    if not hasattr(model, needs):
-        raise RunError(f"{run_dir} holds a {model.family}, which cannot {needs}")
+    require(model, needs, purpose, str(run_dir))
+    every = config.replace("data", limit=None, classes=None)
+    whole = load_data(every if data is None else every.replace("data", name=data), data_dir)
+    own = load_data(config, data_dir) if data is not None else \
+        whole.of_classes(config.data.classes).limited(config.data.limit)
     if whole.sample_shape != model.sample_shape:
         raise DataError(f"this run was made for examples of shape {model.sample_shape}, "
                         f"but {whole.name} has {whole.sample_shape}")

@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from aegan import viz
 from aegan.config import ConfigError
 from aegan.errors import DataError
 from aegan.metrics.anomaly import auroc, reconstruction_scores
+from aegan.models import Reconstructor
 from aegan.tasks import check_options, load_for_task
 
 
@@ -79,10 +81,13 @@ def detect(run_dir: str | Path, data: str | None = None, config: DetectConfig | 
     """Score one split of ``data`` (default: the run's data set, every class) by reconstruction
     error; flag the scores above quantile ``config.threshold`` of the run's training scores."""
     config = config or DetectConfig()
-    run_config, model, whole, own = load_for_task(run_dir, data, data_dir, "reconstruct")
-    x, y = whole.split(config.split)
-    scores = reconstruction_scores(model, x, config.batch_size)
-    train_scores = reconstruction_scores(model, own.x_train, config.batch_size)
+    run_config, model, whole, own = load_for_task(run_dir, data, data_dir, Reconstructor,
+                                                  "score examples by reconstruction error")
+    examples = whole.split(config.split)
+    x, y = examples.inputs, examples.labels
+    scores = reconstruction_scores(model, x, config.batch_size, examples.targets)
+    train_scores = reconstruction_scores(model, own.train.inputs, config.batch_size,
+                                         own.train.targets)
     threshold = float(np.quantile(train_scores, config.threshold))
     flagged = scores > threshold
     normal = config.normal_classes
@@ -100,13 +105,11 @@ def detect(run_dir: str | Path, data: str | None = None, config: DetectConfig | 
     }
     if is_anomaly is not None:
         summary.update(_truth_summary(is_anomaly, flagged, scores, normal))
-    images = x[top] if whole.kind == "image" else None
+    images = x[top] if whole.kind == "images" else None
     return AnomalyReport(scores, train_scores, threshold, is_anomaly, top, images, summary)
 
 
 def figure(report: AnomalyReport):
     """Score histograms with the threshold, and the most anomalous images (image data)."""
-    from aegan import viz
-
     return viz.anomaly_scores(report.scores, report.threshold, report.is_anomaly,
                               report.images, report.scores[report.top])

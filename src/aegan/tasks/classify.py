@@ -25,8 +25,9 @@ import torch
 
 from aegan.config import DEVICES, ConfigError, OptimConfig, TrainConfig
 from aegan.errors import DataError
+from aegan.data import Examples
 from aegan.metrics import batched
-from aegan.models import Classifier, build_model
+from aegan.models import Classifier, Encoder, build_model
 from aegan.tasks import load_for_task
 from aegan.train import Trainer
 
@@ -73,7 +74,7 @@ def labelled_subset(x: np.ndarray, y: np.ndarray | None, n: int, seed: int, name
 
 def _fit(model: Classifier, x, y, epochs: int, lr: float, cfg: PretrainConfig) -> None:
     train = TrainConfig(epochs=epochs, batch_size=cfg.batch_size, seed=cfg.seed, device=cfg.device)
-    Trainer(model, train, OptimConfig("adam", lr=lr), progress=False).fit(x, y)
+    Trainer(model, train, OptimConfig("adam", lr=lr), progress=False).fit(Examples(x, labels=y))
     model.cpu().eval()
 
 
@@ -93,9 +94,12 @@ def pretrain_classify(run_dir: str | Path, data: str | None = None,
     after fine-tuning) and of the same architecture trained from scratch, on ``config.labels``
     labels of ``data`` (default: the run's data set, every class)."""
     cfg = config or PretrainConfig()
-    run_config, model, whole, _ = load_for_task(run_dir, data, data_dir, "encode")
-    x, y = labelled_subset(whole.x_train, whole.y_train, cfg.labels, cfg.seed, whole.name)
-    x_eval, y_eval = whole.split(cfg.split)
+    run_config, model, whole, _ = load_for_task(run_dir, data, data_dir, Encoder,
+                                                "give codings to a classifier")
+    x, y = labelled_subset(whole.train.inputs, whole.train.labels, cfg.labels, cfg.seed,
+                           whole.name)
+    evaluated = whole.split(cfg.split)
+    x_eval, y_eval = evaluated.inputs, evaluated.labels
     if y_eval is None:
         raise DataError(f"{whole.name} has no {cfg.split} labels to score a classifier on")
     n_classes = len(whole.classes) if whole.classes else int(max(y.max(), y_eval.max())) + 1
@@ -109,7 +113,7 @@ def pretrain_classify(run_dir: str | Path, data: str | None = None,
     finetuned_acc = _accuracy(pretrained, x_eval, y_eval)
 
     torch.manual_seed(cfg.seed + 1)
-    fresh = build_model(run_config.model, model.sample_shape)  # same encoder, new weights
+    fresh = build_model(run_config.model, model.spec)  # same encoder, new weights
     scratch = _classifier(fresh, n_classes, cfg.seed)
     _fit(scratch, x, y, cfg.frozen_epochs + cfg.finetune_epochs, cfg.scratch_lr, cfg)
     scratch_acc = _accuracy(scratch, x_eval, y_eval)

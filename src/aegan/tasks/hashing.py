@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from aegan import viz
 from aegan.config import ConfigError
 from aegan.errors import RunError
 from aegan.metrics import batched
+from aegan.models import Encoder
 from aegan.tasks import check_options, load_for_task
 
 
@@ -105,20 +107,20 @@ def hash_codes(run_dir: str | Path, data: str | None = None, config: HashConfig 
                data_dir: str | Path | None = None) -> HashReport:
     """Binary codes of one split of ``data`` (default: the run's data set) and their buckets."""
     config = config or HashConfig()
-    _, model, whole, _ = load_for_task(run_dir, data, data_dir, "encode")
-    x, y = whole.split(config.split)
+    _, model, whole, _ = load_for_task(run_dir, data, data_dir, Encoder, "encode data into "
+                                       "binary codes")
+    examples = whole.split(config.split)
+    x, y = examples.inputs, examples.labels
     codings = batched(model.encode, x, config.batch_size).reshape(len(x), -1)
     bits = binary_codes(codings, config.bits_threshold)
     stats, buckets = bucket_summary(bits, y, config.top)
     summary = {"run": str(run_dir), "data": whole.name, "split": config.split,
                "examples": len(x), "bits_threshold": config.bits_threshold, **stats}
-    return HashReport(bits, buckets, x if whole.kind == "image" else None, summary)
+    return HashReport(bits, buckets, x if whole.kind == "images" else None, summary)
 
 
 def figure(report: HashReport, per_bucket: int = 12):
     """The largest buckets as rows of their images (image data only; else None)."""
-    from aegan import viz
-
     if report.images is None:
         return None
     rows = [report.images[members[:per_bucket]] for _, members in report.buckets]

@@ -164,6 +164,11 @@ class GradSync:
         self.share = 1.0  # this rank's examples / the global batch's, set per step
         self.handles: list = []
 
+    @property
+    def active(self) -> bool:
+        """Whether hooks are installed (optimizer steps then average gradients first)."""
+        return bool(self.handles)
+
     def install(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
         if self.world.active:
             self.handles = [o.register_step_pre_hook(self._hook) for o in optimizers.values()]

@@ -21,26 +21,27 @@ millisecond of arithmetic per batch on a GPU). Each path is switched by a field 
   random numbers inside the step come from the default CUDA generator, whose offsets
   ``torch.cuda.graph`` advances on each replay. The last, smaller batch of an epoch runs eagerly.
   If capture fails, the run goes on eagerly after one log line. Never taken on the CPU.
-- ``hand_backward`` ``auto``: on the CPU, fp32 and uncompiled, a model that offers a
-  ``closed_form_step`` (a dense autoencoder, GAN or Bernoulli VAE:
-  :mod:`aegan.models.dense_step`) trains with its gradients in closed form instead of by
-  autograd.
+- ``closed_form`` ``auto``: on the CPU, fp32 and uncompiled, a model that offers a
+  closed-form step (:meth:`~aegan.models.base.Model.closed_form_step`: a dense autoencoder,
+  GAN or Bernoulli VAE, :mod:`aegan.models.closed_form`) trains with its gradients in closed
+  form instead of by autograd.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from aegan.config import TrainConfig
+from aegan.data.examples import Batch
+from aegan.models.base import Step
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[tuple[torch.Tensor, ...], int], dict[str, torch.Tensor]]
 COMPILE_OPTIONS: dict[str, Any] = {}  # torch.compile's keyword arguments (default: inductor)
 CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
@@ -72,19 +73,21 @@ def graph_possible(model: nn.Module, config: TrainConfig, device: torch.device,
                    schedule: str) -> bool:
     """A CUDA graph replays fixed kernels with fixed scalars: CUDA only, a model that declares
     its step capturable, and a learning rate that does not change between steps."""
-    capturable = getattr(model, "step_capturable", False)
-    return (config.cuda_graph == "auto" and device.type == "cuda" and bool(capturable)
+    return (config.cuda_graph == "auto" and device.type == "cuda" and model.step_capturable
             and schedule == "constant")
 
 
-def _nhwc(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    return tuple(t.contiguous(memory_format=torch.channels_last)
-                 if t.dim() == 4 and t.is_floating_point() else t for t in batch)
+def _nhwc(batch: Batch) -> Batch:
+    return batch.map(lambda _, t: t.contiguous(memory_format=torch.channels_last)
+                     if t.dim() == 4 and t.is_floating_point() else t)
 
 
 def step_function(model: nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                  config: TrainConfig, device: torch.device, schedule: str) -> Step:
-    """The callable the Trainer runs for each batch: ``(batch, step) -> losses``."""
+                  config: TrainConfig, device: torch.device, schedule: str,
+                  fold_sgd: bool = True) -> Step:
+    """The callable the Trainer runs for each batch: ``(batch, step) -> losses``.
+    ``fold_sgd``: the closed-form step may fold plain SGD's update into its products (False
+    when the Trainer hooks the optimizers, as ``torchrun``'s gradient averaging does)."""
     nhwc = channels_last_on(model, config)
     bf16 = config.precision == "bf16"
     graphed = graph_possible(model, config, device, schedule)
@@ -106,12 +109,11 @@ def step_function(model: nn.Module, optimizers: dict[str, torch.optim.Optimizer]
             for group in opt.param_groups:
                 if group.get("capturable"):
                     group["capturable"] = False
-    closed = getattr(model, "closed_form_step", None)
-    hand = (closed(optimizers) if closed and config.hand_backward == "auto"
-            and device.type == "cpu" and not bf16 and not config.compile else None)
-    if hand is not None:
-        log.info("gradients in closed form (train.hand_backward)")
-        return hand
+    closed = (model.closed_form_step(optimizers, fold_sgd) if config.closed_form == "auto"
+              and device.type == "cpu" and not bf16 and not config.compile else None)
+    if closed is not None:
+        log.info("gradients in closed form (train.closed_form)")
+        return closed
     return eager
 
 
@@ -123,23 +125,23 @@ class GraphedStep:
     def __init__(self, eager: Step, optimizers: dict[str, torch.optim.Optimizer], batch_size: int):
         self.eager, self.batch_size = eager, batch_size
         self.graph: torch.cuda.CUDAGraph | None = None
-        self.static: tuple[torch.Tensor, ...] = ()
+        self.static: Batch | None = None
         self.out: dict[str, torch.Tensor] = {}
         self.warm, self.failed = 0, False
         self.stream = torch.cuda.Stream()
         for opt in optimizers.values():
             make_capturable(opt)
 
-    def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, Any]:
-        if self.failed or len(batch[0]) != self.batch_size:
+    def __call__(self, batch: Batch, step: int) -> dict[str, Any]:
+        if self.failed or len(batch) != self.batch_size:
             return self.eager(batch, step)
         if self.graph is None and self.warm < self.warmup:
             self.warm += 1
             return self._side_stream(batch, step)
         if self.graph is None and not self._capture(batch, step):
             return self.eager(batch, step)
-        for static, t in zip(self.static, batch):
-            static.copy_(t)
+        for role, t in batch.items():
+            getattr(self.static, role).copy_(t)
         self.graph.replay()
         return dict(self.out)
 
@@ -152,7 +154,7 @@ class GraphedStep:
 
     def _capture(self, batch, step) -> bool:
         torch.cuda.synchronize()
-        self.static = tuple(t.clone() for t in batch)
+        self.static = batch.map(lambda _, t: t.clone())
         graph = torch.cuda.CUDAGraph()
         try:
             with torch.cuda.graph(graph, stream=self.stream):  # the warm-up stream
@@ -160,7 +162,7 @@ class GraphedStep:
         except Exception as exc:  # noqa: BLE001 - any capture failure: stay eager
             log.warning("CUDA graph capture failed (%s: %s); training eagerly",
                         type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-            self.failed, self.static, self.out = True, (), {}
+            self.failed, self.static, self.out = True, None, {}
             torch.cuda.synchronize()
             return False
         self.graph = graph

@@ -42,6 +42,7 @@ import torch
 
 from aegan.config import TrainConfig
 from aegan.data import stream
+from aegan.data.examples import Batch, Examples, Resampled
 from aegan.errors import ConfigError, RunError, TrainingDiverged
 from aegan.fileio import atomic_write_bytes
 from aegan.train import distributed, fast
@@ -95,7 +96,8 @@ class EpochEnd:
 
 
 class Trainer:
-    """Train ``model`` on arrays ``(x, y?)``; optionally write a run folder as it goes.
+    """Train ``model`` on :class:`~aegan.data.examples.Examples`; optionally write a run folder
+    as it goes.
 
     ``callbacks`` are called with an :class:`EpochEnd` after each epoch (after the checkpoint
     is safely on disk). ``check_every``: steps between divergence checks (None: 1 on the CPU,
@@ -132,22 +134,28 @@ class Trainer:
             return True  # a lazy reader (an image folder)
         return stream.is_lazy(x) and stream.float_bytes(x) > stream.in_memory_budget(self.device)
 
-    def _tensors(self, x: np.ndarray, y: np.ndarray | None) -> tuple[torch.Tensor, ...]:
-        if self._streams(x):
-            return Streamed([x] if y is None else [x, y])
-        x = np.array(x, dtype=np.float32) if stream.is_lazy(x) else np.ascontiguousarray(x)
-        tensors = [torch.as_tensor(x, dtype=torch.float32)]
-        if y is not None:
-            tensors.append(torch.as_tensor(y))
-        return tuple(t.to(self.device) for t in tensors)
+    def _tensors(self, examples: Examples) -> Batch | Streamed:
+        """The examples as tensors on the device (one :class:`Batch` of all of them), or, for
+        data read lazily or too large for it, a :class:`Streamed` reader."""
+        if self._streams(examples.inputs):
+            return Streamed(examples)
 
-    def _batches(self, data, batch_size: int, shuffle: bool,
+        def tensor(role: str, array) -> torch.Tensor:
+            if role == "labels":
+                return torch.as_tensor(np.asarray(array)).to(self.device)
+            array = (np.array(array, dtype=np.float32) if stream.is_lazy(array)
+                     else np.ascontiguousarray(array))
+            return torch.as_tensor(array, dtype=torch.float32).to(self.device)
+
+        return Batch(**examples.map(tensor).roles())
+
+    def _batches(self, data: Batch | Streamed, batch_size: int, shuffle: bool,
                  world: distributed.World | None = None):
         """This process's slice of each global batch (the whole batch in one process), in the
         order of one shuffled permutation drawn from the seeded generator. Sets
         ``self.sync.share``, the slice's fraction of its global batch."""
         world = world or self.world
-        n = len(data[0])
+        n = len(data)
         perm = torch.randperm(n, generator=self.generator) if shuffle else None
         slices = []
         for start in range(0, n, batch_size):
@@ -162,13 +170,13 @@ class Trainer:
             batches = data.read([order[a:b] for a, b, _ in slices], self.config.num_workers,
                                 self.device)
         elif perm is not None and self.device.type == "cpu":  # a gather per batch: measured
-            batches = (tuple(t.index_select(0, perm[a:b]) for t in data)  # faster on the CPU
-                       for a, b, _ in slices)  # than one per epoch, and no second copy
+            batches = (data.map(lambda _, t, i=perm[a:b]: t.index_select(0, i))  # faster on
+                       for a, b, _ in slices)  # the CPU than one per epoch, and no second copy
         else:
             if perm is not None:  # one gather per epoch, then views: one launch, not one a batch
                 perm = perm.to(self.device)
-                data = tuple(t.index_select(0, perm) for t in data)
-            batches = (tuple(t[a:b] for t in data) for a, b, _ in slices)
+                data = data.map(lambda _, t: t.index_select(0, perm))
+            batches = (data.select(slice(a, b)) for a, b, _ in slices)
         for (a, b, size), batch in zip(slices, batches):
             self.sync.share = (b - a) / size
             yield batch
@@ -254,22 +262,22 @@ class Trainer:
             "in a new run")
 
     # -- the loop ----------------------------------------------------------------------------
-    def evaluate(self, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
+    def evaluate(self, data: Batch | Streamed) -> dict[str, float]:
         """Example-weighted means of ``validation_step`` over ``data`` (under ``torchrun``:
         each process takes a contiguous share and the sums are added up)."""
         was_training = self.model.training
         self.model.eval()
-        world, n = self.world, len(data[0])
+        world, n = self.world, len(data)
         if n < world.size:  # too few to share: every process evaluates all
             world = distributed.World()
         a, b = distributed.shard(0, n, world)
-        part = data.part(a, b) if isinstance(data, Streamed) else tuple(t[a:b] for t in data)
+        part = data.select(slice(a, b))
         sums: dict[str, torch.Tensor] = {}
         with torch.no_grad():
             for batch in self._batches(part, self.config.valid_batch_size, shuffle=False,
                                        world=distributed.World()):
                 for key, value in self.model.validation_step(batch).items():
-                    sums[key] = sums.get(key, 0) + value.detach().double() * len(batch[0])
+                    sums[key] = sums.get(key, 0) + value.detach().double() * len(batch)
         self.model.train(was_training)
         keys = list(sums)  # the model's order, the same on every process
         totals = distributed.all_sum([float(sums[k]) for k in keys], world, self.device)
@@ -282,33 +290,40 @@ class Trainer:
                                      self.device)
         return dict(zip(keys, totals[:-1])), int(totals[-1])
 
-    def fit(self, x: np.ndarray, y: np.ndarray | None = None, x_valid: np.ndarray | None = None,
-            y_valid: np.ndarray | None = None, resume: bool = False) -> list[dict[str, Any]]:
+    def fit(self, train: Examples | Resampled | np.ndarray,
+            valid: Examples | np.ndarray | None = None,
+            resume: bool = False) -> list[dict[str, Any]]:
+        """Train on ``train`` (examples, examples drawn afresh each epoch, or an array of
+        inputs), validating on ``valid`` after every epoch; ``resume``: continue from the run
+        folder's checkpoint. Returns the history, one record per epoch."""
         from tqdm.auto import tqdm
 
         cfg = self.config
+        train, valid = as_examples(train), None if valid is None else as_examples(valid)
         # 1. Model, data and optimizers on the device; state restored when resuming.
         self.model.to(self.device).train()
         fast.prepare_model(self.model, cfg)  # channels-last, compile (aegan.train.fast)
-        train = self._tensors(x, y)
-        valid = self._tensors(x_valid, y_valid) if x_valid is not None else None
+        resampled = isinstance(train, Resampled)
+        data = None if resampled else self._tensors(train)
+        valid = self._tensors(valid) if valid is not None else None
         self.optimizers = self.model.configure_optimizers(self.optim_config)
         base_lrs = {n: [g["lr"] for g in o.param_groups] for n, o in self.optimizers.items()}
         if distributed.agree(resume, self.world, self.device):  # rank 0 decides for all
             self._restore()
         self.sync.remove()
         self.sync.install(self.optimizers)  # gradients averaged over processes (torchrun)
-        steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+        steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
         # The step itself: eager, or bf16 autocast and/or captured in a CUDA graph.
         # Several processes: no graph (the gradient all-reduce runs inside the step).
         step_cfg = dataclasses.replace(cfg, cuda_graph="off") if self.world.active else cfg
         run_step = fast.step_function(self.model, self.optimizers, step_cfg, self.device,
-                                      self.optim_config.schedule)
+                                      self.optim_config.schedule, fold_sgd=not self.sync.active)
 
         scheduled = self.optim_config.schedule != "constant"
         set_lrs(self.optimizers, base_lrs, self.optim_config.schedule, self.step, total_steps)
         on_cpu = self.device.type == "cpu"
+        monitor = self.model.monitor
         while self.epoch < cfg.epochs:
             # 2. One epoch of optimizer steps over shuffled batches.
             start, sums, count = time.perf_counter(), {}, 0
@@ -316,21 +331,23 @@ class Trainer:
                        leave=False, disable=((not self.progress) if self.progress is not None else None)
                        if self.world.is_main else True,
                        dynamic_ncols=True)
-            for batch in self._batches(train, cfg.batch_size, shuffle=True):
+            if resampled:  # examples of this epoch: a function of the epoch, so resume is exact
+                data = self._tensors(train.draw(self.epoch))
+            for batch in self._batches(data, cfg.batch_size, shuffle=True):
                 if scheduled:  # constant: set once above (a resumed state too)
                     set_lrs(self.optimizers, base_lrs, self.optim_config.schedule, self.step,
                             total_steps)
                 out = run_step(batch, self.step)
                 self.step += 1
-                n = len(batch[0])
+                n = len(batch)
                 for key, value in out.items():  # on the CPU a float costs no device sync
                     sums[key] = sums.get(key, 0) + (float(value) if on_cpu else value) * n
                 count += n
                 if self.step % self.check_every == 0:  # 3a. divergence, within check_every steps
                     self._guard(sums, weights=self.check_every > 1)
                 bar.update()
-                if bar.n % 50 == 0 and not bar.disable:
-                    bar.set_postfix(loss=f"{float(sums['loss']) / count:.4f}")
+                if bar.n % 50 == 0 and not bar.disable and monitor in sums:
+                    bar.set_postfix({monitor: f"{float(sums[monitor]) / count:.4f}"})
             bar.close()
             sums, count = self._reduce(sums, count) if self.world.active else (sums, count)
             record: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.step}
@@ -351,19 +368,26 @@ class Trainer:
         return self.history
 
 
+def as_examples(data) -> Examples | Resampled:
+    """Examples, or an array taken as the inputs of examples without other roles."""
+    return data if isinstance(data, (Examples, Resampled)) else Examples(data)
+
+
 class Streamed:
-    """Host arrays (``x``, ``y``?) read batch by batch through a ``DataLoader``."""
+    """Examples on the host read batch by batch through a ``DataLoader``."""
 
-    def __init__(self, arrays: list):
-        self.arrays = arrays
+    def __init__(self, examples: Examples):
+        self.examples = examples
 
-    def __getitem__(self, i: int):
-        return self.arrays[i]
+    def __len__(self) -> int:
+        return len(self.examples)
 
-    def part(self, a: int, b: int) -> Streamed:
-        return Streamed([array[a:b] for array in self.arrays])
+    def select(self, index: slice) -> Streamed:
+        return Streamed(self.examples.select(index))
 
     def read(self, batches: list[np.ndarray], num_workers: int, device: torch.device):
         pin = device.type == "cuda"
-        for batch in stream.loader(self.arrays, batches, num_workers, pin):
-            yield tuple(t.to(device, non_blocking=pin) for t in batch)
+        roles = self.examples.roles()
+        for tensors in stream.loader(list(roles.values()), batches, num_workers, pin):
+            yield Batch(**{role: t.to(device, non_blocking=pin)
+                           for role, t in zip(roles, tensors)})

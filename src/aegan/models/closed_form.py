@@ -1,5 +1,6 @@
-"""Hand-derived training steps for dense models (``train.hand_backward``; the Trainer asks for
-one through :meth:`aegan.models.base.Model.closed_form_step` on the CPU).
+"""Closed-form training steps for dense models: the speed path ``train.closed_form`` (the
+Trainer asks a model for one through :meth:`aegan.models.base.Model.closed_form_step` on the
+CPU; ``off`` switches it off).
 
 A dense network here is a chain ``(Linear [activation])+``. Its gradients have a short closed
 form, so these steps compute them directly under ``torch.no_grad()``: the forward pass keeps
@@ -10,7 +11,7 @@ gradients go into ``p.grad`` and the model's own optimizers step as usual (any o
 autoencoder's chain may also hold tied layers (``W^T``, the gradient added to the source's),
 Gaussian noise (gradient unchanged) and aegan's dropout (gradient times the kept mask).
 
-- :class:`DenseStep`: a dense autoencoder on the mean binary cross-entropy of its logits or the
+- :class:`AutoencoderStep`: a dense autoencoder on the mean binary cross-entropy of its logits or the
   mean squared error of its output, with input noise or dropout, coding noise, tied weights
   and an L1 or KL sparsity penalty on the codings (the book's 17.3–17.7);
 - :class:`GANStep`: the dense GAN (the book's 17.9): the discriminator's phase on one
@@ -19,17 +20,23 @@ Gaussian noise (gradient unchanged) and aegan's dropout (gradient times the kept
 - :class:`VAEStep`: the dense VAE with a Bernoulli decoder (the book's 17.8): the
   reparameterized coding and the closed-form KL term.
 
-Why: on a CPU the book's models are bound by per-operation overhead, and autograd's graph,
-its bookkeeping and ``zero_grad`` cost a fifth to a quarter of their steps (benchmarks/RESULTS.md).
+Why: on a CPU the book's models are bound by per-operation overhead, and autograd's graph and
+its bookkeeping are a large share of their steps (benchmarks/RESULTS.md, "Closed-form steps").
 Each step's result is the autograd step's up to floating-point rounding, with the same random
 numbers drawn in the same order (``tests/test_fast_paths.py`` compares gradients and trained
 weights).
 
-Any other model, or an option these chains do not cover (conditioning, replay, spectral norm,
-convolutions...), trains through autograd; nothing needs to be switched off by hand.
+Each family offers its step from its own ``closed_form_step`` with the chains this module
+finds in its networks; any other model, or an option these chains do not cover (conditioning,
+replay, spectral norm, convolutions...), trains through autograd, with nothing to switch off
+by hand. With plain SGD the update is folded into the weight-gradient products when the
+Trainer allows it (``fold_sgd``: no optimizer hooks, such as ``torchrun``'s gradient
+averaging, to run).
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -116,12 +123,6 @@ def _params(layer: nn.Module) -> tuple[torch.Tensor, ...]:
     if type(layer) is TiedLinear:
         return layer.source[0].weight, layer.bias
     return tuple(layer.parameters())
-
-
-def _exactly(model: nn.Module, cls: type) -> bool:
-    """``model`` is a ``cls`` itself: a subclass, or a step replaced on the instance, may change
-    what is trained, so it stays with autograd."""
-    return type(model) is cls and "training_step" not in vars(model)
 
 
 def _covers(pairs: list[Pairs], *modules: nn.Module) -> bool:
@@ -215,13 +216,9 @@ class Chain:
 
 def plain_sgd_rates(optimizer: torch.optim.Optimizer) -> dict[int, float] | None:
     """``id(parameter) -> learning rate`` when ``optimizer`` is plain SGD (no momentum, weight
-    decay, maximize or step hooks: its step is ``p -= lr p.grad``, nothing else), else None.
-    Read at every step: a schedule changes the rates, ``torchrun`` adds a hook."""
-    from torch.optim import optimizer as base
-
-    if (type(optimizer) is not torch.optim.SGD or optimizer._optimizer_step_pre_hooks
-            or optimizer._optimizer_step_post_hooks or base._global_optimizer_pre_hooks
-            or base._global_optimizer_post_hooks):
+    decay or maximize: its step is ``p -= lr p.grad``, nothing else), else None. Read at every
+    step: a schedule changes the rates."""
+    if type(optimizer) is not torch.optim.SGD:
         return None
     rates = {}
     for group in optimizer.param_groups:
@@ -233,13 +230,9 @@ def plain_sgd_rates(optimizer: torch.optim.Optimizer) -> dict[int, float] | None
 
 
 # -- autoencoders ------------------------------------------------------------------------------
-def dense_chain(model: nn.Module) -> tuple[Pairs, Pairs] | None:
-    """The encoder's and the decoder's chains of a dense autoencoder, or None when ``model`` is
-    anything else (the step then stays with autograd)."""
-    from aegan.models.autoencoder import Autoencoder
-
-    if not _exactly(model, Autoencoder):
-        return None
+def autoencoder_chains(model: nn.Module) -> tuple[Pairs, Pairs] | None:
+    """The encoder's and the decoder's chains of a dense autoencoder, or None when its networks
+    are anything else (the step then stays with autograd)."""
     enc = chain_pairs(_trim(_leaves(model.encoder)), random_layers=True)
     dec = chain_pairs(_trim(_leaves(model.decoder)), random_layers=True)
     if enc is None or dec is None or any(_kind(layer) == DROPOUT for layer, _ in dec):
@@ -264,17 +257,19 @@ def _kl_gradient(codings: torch.Tensor, weight: float, target: float) -> torch.T
     return g.mul_(weight / len(codings)).expand_as(codings)
 
 
-class DenseStep:
-    """``(batch, step) -> losses``, the same contract as ``model.training_step``."""
+class AutoencoderStep:
+    """``(batch, step) -> losses``, the same contract as ``model.training_step``: the
+    encoder reads the inputs, the loss compares the output with the targets (else the
+    inputs)."""
 
     def __init__(self, model: nn.Module, chains: tuple[Pairs, Pairs],
-                 optimizer: torch.optim.Optimizer):
+                 optimizer: torch.optim.Optimizer, fold_sgd: bool):
         enc, dec = chains
         tied = frozenset(id(layer.source[0].weight) for layer, _ in dec
                          if _kind(layer) == TIED)
         self.enc, self.dec = Chain(enc, accumulate=tied), Chain(dec)
         self.model, self.optimizer = model, optimizer
-        self.fold = not tied  # a tied weight is used again after its first gradient
+        self.fold = fold_sgd and not tied  # a tied weight is used again after its gradient
         self.bce = model.config.loss == "bce"
         self.sigmoid_out = model.config.output == "sigmoid"
 
@@ -285,9 +280,10 @@ class DenseStep:
         return _kl_gradient(codings, c.sparsity_weight, c.sparsity_target)
 
     @torch.no_grad()
-    def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, torch.Tensor]:
-        x = batch[0].reshape(len(batch[0]), -1)
-        codings, enc_saved = self.enc.forward(x)
+    def __call__(self, batch, step: int) -> dict[str, torch.Tensor]:
+        n = len(batch)
+        x = self.model.target(batch).reshape(n, -1)  # what the output is compared with
+        codings, enc_saved = self.enc.forward(batch.inputs.reshape(n, -1))
         h, dec_saved = self.dec.forward(codings)
         if self.bce:  # d/do mean(BCE(sigmoid(o), x)) = (sigmoid(o) - x) / n
             loss = F.binary_cross_entropy_with_logits(h, x)
@@ -338,10 +334,6 @@ LOSS_GRADIENTS = {
 
 def gan_chains(model: nn.Module) -> tuple[Pairs, Pairs] | None:
     """The generator's and the discriminator's chains of a plain dense GAN, or None."""
-    from aegan.models.gan import GAN
-
-    if not _exactly(model, GAN):
-        return None
     c = model.config
     if (c.loss not in LOSS_GRADIENTS or c.num_classes or c.replay or c.spectral_norm
             or c.minibatch_std):
@@ -368,9 +360,9 @@ class GANStep:
         self.target = 1.0 - model.config.label_smoothing
 
     @torch.no_grad()
-    def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, torch.Tensor]:
+    def __call__(self, batch, step: int) -> dict[str, torch.Tensor]:
         m = self.model
-        x = batch[0]
+        x = batch.inputs
         n = len(x)
         real = x.reshape(n, -1)
         for _ in range(m.config.n_critic):
@@ -391,18 +383,13 @@ class GANStep:
         self.g.backward(g_saved, grad)
         self.optimizers["generator"].step()
         m.follow_average()
-        return {"loss": g_loss, "g_loss": g_loss, "d_loss": d_loss, "d_real": r.mean(),
-                "d_fake": f_d.mean()}
+        return {"g_loss": g_loss, "d_loss": d_loss, "d_real": r.mean(), "d_fake": f_d.mean()}
 
 
 # -- VAEs ----------------------------------------------------------------------------------------
 def vae_chains(model: nn.Module) -> tuple[Pairs, Pairs] | None:
     """The encoder body's and the decoder's chains of a dense VAE with a Bernoulli decoder and
     one coding per example, or None."""
-    from aegan.models.vae import VAE
-
-    if not _exactly(model, VAE) or "losses" in vars(model):
-        return None
     c = model.config
     if c.net != "dense" or c.likelihood != "bernoulli" or c.iw_samples != 1:
         return None
@@ -422,17 +409,15 @@ class VAEStep:
     mean`` and ``dL/dlog_var = g_z eps exp(log_var / 2) / 2 + beta c (exp(log_var) - 1) / 2``."""
 
     def __init__(self, model: nn.Module, chains: tuple[Pairs, Pairs],
-                 optimizer: torch.optim.Optimizer):
-        from aegan.models.vae import gaussian_kl
-
+                 optimizer: torch.optim.Optimizer, kl: Callable):
         self.model, self.optimizer = model, optimizer
         self.enc, self.dec = Chain(chains[0]), Chain(chains[1])
-        self.kl = gaussian_kl
+        self.kl = kl  # (mean, log_var) -> KL(q || N(0, I)) per example
 
     @torch.no_grad()
-    def __call__(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, torch.Tensor]:
+    def __call__(self, batch, step: int) -> dict[str, torch.Tensor]:
         m = self.model
-        x = batch[0]
+        x = batch.inputs
         if m.config.binarize:
             x = torch.bernoulli(x)
         beta = m.kl_weight_at(step)
