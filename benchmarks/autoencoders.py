@@ -25,6 +25,7 @@ from aegan import api
 from aegan.io import load_history, load_run, read_config
 from aegan.metrics import batched
 from aegan.presets import get_preset
+from aegan.run import load_data
 
 BOOK = {  # validation loss printed by the book's notebook after the same epochs
     "book/stacked": 0.2835, "book/tied": 0.2839, "book/greedy": 0.2857, "book/conv": 0.2671,
@@ -36,9 +37,9 @@ BOOK = {  # validation loss printed by the book's notebook after the same epochs
 def coding_stats(run: Path, data_dir: str) -> dict:
     """Mean coding activation (sparse models) and the share of saturated codings (hashing)."""
     config = read_config(run)
-    data = api.load_data(config, data_dir)
-    _, model = load_run(run, data.sample_shape)
-    z = batched(model.encode, data.x_valid, 1024).reshape(len(data.x_valid), -1)
+    data = load_data(config, data_dir)
+    _, model = load_run(run)
+    z = batched(model.encode, data.valid.inputs, 1024).reshape(len(data.valid.inputs), -1)
     return {"mean_activation": float(z.mean()),
             "saturated_share": float(np.mean((z < 0.1) | (z > 0.9)))}
 

@@ -73,8 +73,8 @@ def main() -> None:
 
     data = load_dataset("mnist", args.data_dir)
     rng = np.random.default_rng(0)
-    train = data.x_train[rng.choice(len(data.x_train), args.n, replace=False)]
-    test = data.x_test[rng.choice(len(data.x_test), args.n, replace=False)]
+    train = data.train.inputs[rng.choice(len(data.train.inputs), args.n, replace=False)]
+    test = data.test.inputs[rng.choice(len(data.test.inputs), args.n, replace=False)]
 
     ours = InceptionFeatures(Path(args.weights))
     start = time.perf_counter()

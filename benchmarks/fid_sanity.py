@@ -42,13 +42,13 @@ def main() -> None:
     d = load_dataset(args.data, args.data_dir)
     start = time.perf_counter()
     if args.features == "classifier":
-        fx = classifier_features(d.x_train, d.y_train, d.name)
+        fx = classifier_features(d.train.inputs, d.train.labels, d.name)
     else:
         fx = InceptionFeatures(find_inception())
     rng = np.random.default_rng(0)
-    test_idx = rng.choice(len(d.x_test), min(args.n, len(d.x_test)), replace=False)
-    x_test, y_test = d.x_test[test_idx], d.y_test[test_idx]
-    x_train = d.x_train[rng.choice(len(d.x_train), len(x_test), replace=False)]
+    test_idx = rng.choice(len(d.test.inputs), min(args.n, len(d.test.inputs)), replace=False)
+    x_test, y_test = d.test.inputs[test_idx], d.test.labels[test_idx]
+    x_train = d.train.inputs[rng.choice(len(d.train.inputs), len(x_test), replace=False)]
     real = fx(x_test, (0.0, 1.0))
     mu, sigma = feature_stats(real)
     print(f"{d.name}, {len(x_test)} test images against each set; features {fx.name}")

@@ -32,13 +32,14 @@ def _classifier(x, y, epochs: int, seed: int, n_classes: int):
     import torch
 
     from aegan.config import OptimConfig, TrainConfig
+    from aegan.data import Examples
     from aegan.models import ClassifierConfig, build_model
     from aegan.train import Trainer
 
     torch.manual_seed(seed)
     model = build_model(ClassifierConfig(hidden=[300, 100], n_classes=n_classes), x.shape[1:])
     Trainer(model, TrainConfig(epochs=epochs, batch_size=32, seed=seed, device="cpu"),
-            OptimConfig("adam", lr=1e-3), progress=False).fit(x, y)
+            OptimConfig("adam", lr=1e-3), progress=False).fit(Examples(x, labels=y))
     return model.cpu().eval()
 
 
@@ -52,20 +53,22 @@ def _judge(kind: str, data, epochs: int, n_classes: int):
     """The classifier that judges generated images: the dense one, or a small CNN (the network
     of aegan's domain-feature classifier, :mod:`aegan.metrics.features`) trained as long."""
     if kind == "dense":
-        return _classifier(data.x_train, data.y_train, epochs, 42, n_classes)
+        return _classifier(data.train.inputs, data.train.labels, epochs, 42, n_classes)
     import torch
 
     from aegan.config import OptimConfig, TrainConfig
+    from aegan.data import Examples
     from aegan.metrics.features import _feature_net
     from aegan.models.classifier import Classifier, ClassifierConfig
     from aegan.train import Trainer
 
     torch.manual_seed(42)
-    net, width = _feature_net(tuple(data.x_train.shape[1:]))
+    x, y = data.train.inputs, data.train.labels
+    net, width = _feature_net(tuple(x.shape[1:]))
     model = Classifier(ClassifierConfig(hidden=[], n_classes=n_classes),
-                       tuple(data.x_train.shape[1:]), features=net, n_features=width)
+                       tuple(x.shape[1:]), features=net, n_features=width)
     Trainer(model, TrainConfig(epochs=epochs, batch_size=128, seed=42, device="cpu"),
-            OptimConfig("adam", lr=1e-3), progress=False).fit(data.x_train, data.y_train)
+            OptimConfig("adam", lr=1e-3), progress=False).fit(Examples(x, labels=y))
     return model.cpu().eval()
 
 
@@ -97,18 +100,18 @@ def main() -> None:
     if args.quick:
         args.synthetic, args.per_class, args.epochs, args.full_epochs = 50, 50, 3, 1
         args.seeds = args.seeds.split(",")[0]
-    from aegan.api import load_data
     from aegan.data import load_dataset
     from aegan.generation import augment
     from aegan.io import read_config
+    from aegan.run import load_data
 
     config = read_config(args.run)
     data = load_dataset(config.data.name, args.data_dir)  # in [0, 1]
     if args.real_from_run:  # exactly the labelled examples the GAN learnt from, in [0, 1]
         own = load_data(config.replace("data", scale="unit"), args.data_dir)
-        few = (own.x_train, own.y_train)
-    n_classes = len(np.unique(data.y_train))
-    x_test, y_test = data.x_test, data.y_test
+        few = (own.train.inputs, own.train.labels)
+    n_classes = len(np.unique(data.train.labels))
+    x_test, y_test = data.test.inputs, data.test.labels
     if args.quick:
         x_test, y_test = x_test[:2000], y_test[:2000]
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,8 +133,8 @@ def main() -> None:
         if args.real_from_run:
             x, y = few
         else:
-            chosen = _per_class(data.y_train, args.labels, seed)
-            x, y = data.x_train[chosen], data.y_train[chosen]
+            chosen = _per_class(data.train.labels, args.labels, seed)
+            x, y = data.train.inputs[chosen], data.train.labels[chosen]
         real = _classifier(x, y, args.epochs, seed, n_classes)
         mixed = _classifier(np.concatenate([x, x_syn]), np.concatenate([y, y_syn]),
                             args.epochs, seed, n_classes)

@@ -59,7 +59,7 @@ def test_features(net: InceptionFeatures, data_name: str, data_dir, n: int, cach
     from aegan.data import load_dataset
 
     data = load_dataset(data_name, data_dir)
-    x = data.x_test[np.random.default_rng(0).permutation(len(data.x_test))[:n]]
+    x = data.test.inputs[np.random.default_rng(0).permutation(len(data.test.inputs))[:n]]
     feats = net(x, data.value_range)
     cache.mkdir(parents=True, exist_ok=True)
     np.save(path, feats)
@@ -89,7 +89,7 @@ def main() -> None:
             model.generator_ema = None  # decode() falls back to the live generator
         start = time.perf_counter()
         real = test_features(net, config.data.name, a.data_dir, a.n, Path(a.cache))
-        fake_x = draw_samples(model, a.n, seed=config.train.seed, n_classes=10)
+        fake_x = draw_samples(model, a.n, seed=config.train.seed)
         fake = net(fake_x, model.value_range if hasattr(model, "value_range") else (0.0, 1.0))
         by_size, at_10k, at_inf = extrapolate(real, fake, sizes, a.draws, config.train.seed)
         row = {"run": run, "preset": config.preset, "data": config.data.name,

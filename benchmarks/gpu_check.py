@@ -32,10 +32,10 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from aegan.api import load_data  # noqa: E402
-from aegan.models import build_model  # noqa: E402
+from aegan.models import build_model, model_class  # noqa: E402
 from aegan.presets import get_preset  # noqa: E402
 from aegan.presets.registry import PRESETS  # noqa: E402
+from aegan.run import load_data  # noqa: E402
 from aegan.train import Trainer  # noqa: E402
 
 NAMES = ("book/stacked", "book/conv", "book/vae", "book/denoising-dropout", "book/gan", "book/dcgan")
@@ -56,14 +56,14 @@ class Captured(logging.Handler):
 def train(config, data, x=None):
     cuda = config.train.device == "cuda"
     torch.manual_seed(config.train.seed)
-    model = build_model(config.model, data.sample_shape)
+    model = build_model(config.model, data.spec)
     handler = Captured()
     logging.getLogger("aegan.train.fast").addHandler(handler)
     logging.getLogger("aegan.train.fast").setLevel(logging.INFO)
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     history = Trainer(model, config.train, config.optim, progress=False).fit(
-        data.x_train if x is None else x, None, data.x_valid, None)
+        data.train.inputs if x is None else x, data.valid.inputs)  # inputs only, no labels
     if cuda:
         torch.cuda.synchronize()
     logging.getLogger("aegan.train.fast").removeHandler(handler)
@@ -71,18 +71,24 @@ def train(config, data, x=None):
     return history, weights, handler.lines
 
 
+def monitor(config) -> str:
+    """The main loss key of the preset's model (``g_loss`` for a GAN, else ``loss``)."""
+    return model_class(config.model).monitor
+
+
 def equivalence(name: str, data, steps: int, device: str) -> dict:
     config = get_preset(name).replace("train", epochs=1, device=device)
-    x = data.x_train[: steps * config.train.batch_size + config.train.batch_size // 2]
+    x = data.train.inputs[: steps * config.train.batch_size + config.train.batch_size // 2]
     eager = train(config.replace("train", **OFF), data, x)
     graph = train(config.replace("train", channels_last="off"), data, x)
     loss_diff = max(abs(a[k] - b[k]) for a, b in zip(eager[0], graph[0])
                     for k in a if k.startswith(("train_", "valid_")))
     weight_diff = max(float((eager[1][k] - graph[1][k]).abs().max()) for k in eager[1])
+    key = f"train_{monitor(config)}"
     return {"check": "equivalence", "preset": name, "steps": steps + 1,
             "captured": any("captured" in line for line in graph[2]), "log": graph[2],
             "max_loss_diff": loss_diff, "max_weight_diff": weight_diff,
-            "eager_train_loss": eager[0][-1]["train_loss"], "graph_train_loss": graph[0][-1]["train_loss"]}
+            "eager_train_loss": eager[0][-1][key], "graph_train_loss": graph[0][-1][key]}
 
 
 def speed(name: str, data, epochs: int, device: str) -> list[dict]:
@@ -95,8 +101,8 @@ def speed(name: str, data, epochs: int, device: str) -> list[dict]:
         times = [r["time_s"] for r in history]
         median = statistics.median(times)
         rows.append({"check": "speed", "preset": name, "variant": variant, "epoch_s": times,
-                     "s_per_epoch": median, "samples_per_s": round(len(data.x_train) / median),
-                     "valid_loss": history[-1].get("valid_loss"), "log": log,
+                     "s_per_epoch": median, "samples_per_s": round(len(data.train) / median),
+                     "valid_loss": history[-1].get(f"valid_{monitor(config)}"), "log": log,
                      "peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)
                      if device == "cuda" else None})
     return rows
@@ -122,7 +128,7 @@ def main() -> None:
     for name in (n for n in a.presets.split(",") if n in PRESETS):
         data = load_data(get_preset(name), a.data_dir)
         if a.dry_run:
-            data.x_train = data.x_train[:512]
+            data = data.limited(512)
         rows = [equivalence(name, data, a.steps, device)]
         for row in rows + ([] if a.quick else speed(name, data, a.epochs, device)):
             print(json.dumps(row), flush=True)

@@ -47,7 +47,7 @@ config = RunConfig(model=AutoencoderConfig(encoder=[8]), data=DataConfig(path),
                                      data_on_device="never", num_workers=workers))
 data = load_dataset(path)
 loaded = time.perf_counter() - start
-auto_streams = stream.float_bytes(data.x_train) > stream.in_memory_budget(torch.device("cpu"))
+auto_streams = stream.float_bytes(data.train.inputs) > stream.in_memory_budget(torch.device("cpu"))
 run = api.train(config, out, progress=False)
 record = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)

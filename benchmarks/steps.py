@@ -11,7 +11,9 @@ fastest round is reported (this machine has slow spells, see RESULTS.md).
 
 ``--src`` imports aegan from another checkout's ``src`` folder: running this script against
 two revisions in alternating processes gives a before/after of a change to the step itself,
-free of the suite's data loading and validation.
+free of the suite's data loading and validation. Both step contracts are understood: a
+revision with :mod:`aegan.data.examples` gets a ``Batch`` record, an older one the tuple
+``(x,)`` it took then.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def main() -> None:
     from aegan.presets import get_preset
     from aegan.train import fast
 
+    try:  # the step takes a Batch record since aegan.data.examples, a tuple (x,) before
+        from aegan.data import Batch
+    except ImportError:
+        def Batch(x):  # the older contract's batch, built the same way
+            return (x,)
+
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(0)
     images = torch.rand((4096, 1, 28, 28), generator=gen)
@@ -63,7 +71,7 @@ def main() -> None:
             count = 30 if round_ == 0 else args.steps
             start = time.perf_counter()
             for i in range(count):
-                step((images[(i * n) % (len(images) - n):][:n],), i)
+                step(Batch(images[(i * n) % (len(images) - n):][:n]), i)
             if round_:
                 times[name].append((time.perf_counter() - start) / count * 1e6)
     row = {"src": str(Path(aegan.__file__).parent.parent), "machine": platform.node(),

@@ -39,11 +39,12 @@ PRESETS = ("book/stacked", "book/tied", "book/conv", "book/vae", "book/denoising
 KERAS = {"book/stacked": "stacked", "book/conv": "conv", "book/vae": "vae", "book/gan": "gan",
          "book/dcgan": "dcgan"}  # presets with a model in keras_book.py
 KERAS_NO_VALIDATION = {"book/gan", "book/dcgan"}  # its hand-written GAN loop validates nothing
+RENAMED = {"train.hand_backward": "train.closed_form"}  # option names of earlier versions
 # --fast-paths: each path switched off (or on) alone, against the defaults
 FAST_PATHS = {
-    "all-off": "train.channels_last=off,train.cuda_graph=off,train.hand_backward=off,"
+    "all-off": "train.channels_last=off,train.cuda_graph=off,train.closed_form=off,"
                "optim.kernels=loop",
-    "hand-backward-off": "train.hand_backward=off",
+    "closed-form-off": "train.closed_form=off",
     "channels-last-off": "train.channels_last=off",
     "kernels-loop": "optim.kernels=loop",
     "kernels-foreach": "optim.kernels=foreach",
@@ -71,7 +72,7 @@ def _config(spec: dict):
     config = config.replace("data", limit=spec["limit"])
     for item in filter(None, spec.get("options", "").split(",")):
         key, value = item.split("=", 1)
-        section, field = key.split(".", 1)
+        section, field = RENAMED.get(key, key).split(".", 1)
         config = config.replace(section, **{field: _value(value)})
     return config
 
@@ -88,14 +89,14 @@ def child_aegan(spec: dict) -> dict:
     """aegan's Trainer on the preset (no run folder: the checkpoint is not timed)."""
     import torch
 
-    from aegan.api import load_data
     from aegan.models import build_model
+    from aegan.run import load_data
     from aegan.train import Trainer
 
     config = _config(spec)
     data = load_data(config, spec["data_dir"])
     torch.manual_seed(config.train.seed)
-    model = build_model(config.model, data.sample_shape)
+    model = build_model(config.model, data.spec)
     trainer = Trainer(model, config.train, config.optim, progress=False)
     valid_s, evaluate = [], trainer.evaluate
 
@@ -106,12 +107,13 @@ def child_aegan(spec: dict) -> dict:
         return out
 
     trainer.evaluate = timed_evaluate
-    history = trainer.fit(data.x_train, data.y_train, data.x_valid, data.y_valid)
+    history = trainer.fit(data.train, data.valid)
     times = [r["time_s"] for r in history]
-    return {"n_train": len(data.x_train), "epoch_s": times,
+    key = model.monitor  # the main loss: g_loss for a GAN, else loss
+    return {"n_train": len(data.train), "epoch_s": times,
             "train_s": [round(t - v, 4) for t, v in zip(times, valid_s)],
-            "loss": history[-1].get("valid_loss"),
-            "train_loss": history[-1]["train_loss"], "peak_mb": _peak_memory_mb(spec["device"])}
+            "loss": history[-1].get(f"valid_{key}"),
+            "train_loss": history[-1][f"train_{key}"], "peak_mb": _peak_memory_mb(spec["device"])}
 
 
 def child_plain(spec: dict) -> dict:
@@ -122,8 +124,9 @@ def child_plain(spec: dict) -> dict:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from aegan.api import load_data
+    from aegan.data import Batch
     from aegan.models import build_model
+    from aegan.run import load_data
 
     config = _config(spec)
     # PyTorch's own optimizer kernels, as a user's loop gets them: a for-loop over the tensors
@@ -132,23 +135,24 @@ def child_plain(spec: dict) -> dict:
     data = load_data(config, spec["data_dir"])
     device = torch.device(spec["device"])
     torch.manual_seed(config.train.seed)
-    model = build_model(config.model, data.sample_shape).to(device)
+    model = build_model(config.model, data.spec).to(device)
     optimizers = model.configure_optimizers(config.optim)
-    x = torch.as_tensor(data.x_train, dtype=torch.float32)
-    x_valid = torch.as_tensor(data.x_valid, dtype=torch.float32).to(device)
+    key = model.monitor  # the main loss: g_loss for a GAN, else loss
+    x = torch.as_tensor(data.train.inputs, dtype=torch.float32)
+    x_valid = torch.as_tensor(data.valid.inputs, dtype=torch.float32).to(device)
     loader = DataLoader(TensorDataset(x), batch_size=config.train.batch_size, shuffle=True)
     times, train_s, step, running, valid = [], [], 0, 0.0, None
     for _ in range(config.train.epochs):
         start = time.perf_counter()
         model.train()
         for (xb,) in loader:
-            out = model.training_step((xb.to(device),), optimizers, step)
-            running += float(out["loss"])
+            out = model.training_step(Batch(xb.to(device)), optimizers, step)
+            running += float(out[key])
             step += 1
         train_s.append(time.perf_counter() - start)
         model.eval()
         with torch.no_grad():
-            losses = [(model.validation_step((vb,))["loss"], len(vb))
+            losses = [(model.validation_step(Batch(vb))[key], len(vb))
                       for vb in x_valid.split(config.train.valid_batch_size)]
             valid = float(sum(v * n for v, n in losses) / len(x_valid))
         if device.type == "cuda":

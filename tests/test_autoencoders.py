@@ -11,14 +11,14 @@ import torch
 
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
+from aegan.data import Batch
 from aegan.errors import ConfigError, DataMismatch
 from aegan.io import load_run
 from aegan.metrics import batched
 from aegan.models import AutoencoderConfig, build_model
 from aegan.models.autoencoder import GreedyStage, kl_sparsity
 from aegan.presets import get_preset
-from aegan.data import Batch
+from aegan.run import RunConfig
 
 
 def test_tied_has_about_half_the_parameters():

@@ -14,8 +14,9 @@ import hashlib
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -23,8 +24,8 @@ import torch
 
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
 from aegan.models import AutoencoderConfig
+from aegan.run import RunConfig
 from tests.conftest import write_idx
 
 _IDX_STEMS = (("train-images-idx3-ubyte", 3), ("train-labels-idx1-ubyte", 1),

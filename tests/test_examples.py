@@ -13,8 +13,7 @@ from skimage.color import lab2rgb, rgb2lab
 
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.data import Examples, Resampled, load_dataset
-from aegan.data import derive
+from aegan.data import Examples, Resampled, derive, load_dataset
 from aegan.errors import ConfigError, DataError, DataMismatch
 from aegan.models import AutoencoderConfig, GANConfig, VAEConfig, build_model
 from aegan.run import RunConfig, load_data
@@ -70,6 +69,10 @@ def test_five_dimensional_npy_is_image_sequences_and_the_run_records_it(tmp_path
     run = api.train(config, tmp_path / "run", progress=False)
     recorded = json.loads((run / "config.json").read_text())["spec"]
     assert recorded["kind"] == "image-sequences" and recorded["shapes"]["inputs"] == [4, 1, 6, 6]
+    described = cli("datasets", tmp_path / "clips.npy", "--json")
+    assert described.code == 0
+    assert json.loads(described.out)["kind"] == "image-sequences"
+    assert json.loads(described.out)["roles"] == {"inputs": [4, 1, 6, 6]}
 
 
 def test_kind_settles_frames_without_a_channel_and_eight_bit_images(tmp_path):

@@ -17,11 +17,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aegan.run import RunConfig, parse_config
 from aegan.data.files import load_file
 from aegan.data.idx import read_idx, read_idx_bytes
 from aegan.errors import AeganError
 from aegan.presets import PRESETS, get_preset
+from aegan.run import RunConfig, parse_config
 from aegan.weights import load_safetensors, save_safetensors
 
 FUZZ = settings(max_examples=150, deadline=None,

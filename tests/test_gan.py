@@ -13,15 +13,15 @@ from torch import nn
 
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
+from aegan.data import Batch
 from aegan.io import load_run
 from aegan.models import GANConfig, build_model
 from aegan.models import gan_losses as L
 from aegan.models.gan import frozen
 from aegan.nets.gan import apply_spectral_norm
 from aegan.presets import get_preset
+from aegan.run import RunConfig
 from aegan.weights import load_safetensors
-from aegan.data import Batch
 from tests.conftest import write_run
 from tests.test_bad_input import Bad, _snapshot
 

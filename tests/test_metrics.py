@@ -17,8 +17,7 @@ from aegan import metrics
 from aegan.data import load_dataset
 from aegan.metrics import anomaly, features, generation
 from aegan.metrics.generation import feature_stats, frechet_distance
-from aegan.models import VAEConfig
-from aegan.models import ConditionalSampler, Encoder, Model
+from aegan.models import ConditionalSampler, Encoder, Model, VAEConfig
 from tests.conftest import write_run
 
 

@@ -16,10 +16,24 @@ from aegan.config import OptimConfig, TrainConfig
 from aegan.data import Examples, ExampleSpec
 from aegan.data.examples import Batch
 from aegan.io import load_run, save_model, write_json
-from aegan.models import (CAPABILITIES, MODELS, AutoencoderConfig, ClassifierConfig,
-                          ConditionalSampler, Decoder, Encoder, GANConfig, Labeller,
-                          LatentSampler, Likelihood, Reconstructor, Sampler, VAEConfig,
-                          build_model, can)
+from aegan.models import (
+    CAPABILITIES,
+    MODELS,
+    AutoencoderConfig,
+    ClassifierConfig,
+    ConditionalSampler,
+    Decoder,
+    Encoder,
+    GANConfig,
+    Labeller,
+    LatentSampler,
+    Likelihood,
+    Reconstructor,
+    Sampler,
+    VAEConfig,
+    build_model,
+    can,
+)
 from aegan.presets import PRESETS, get_preset
 from aegan.run import RunConfig
 from aegan.train import Trainer
@@ -178,6 +192,25 @@ def test_save_load_round_trip(name, tmp_path):
     run_config, loaded = load_run(tmp_path)
     assert run_config.spec == spec
     assert loaded.state_dict().keys() == model.state_dict().keys()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("name", ["ae-stacked", "gan-conditional", "vae"])
+def test_runs_written_by_earlier_versions_load(name, tmp_path):
+    """A config.json of an earlier version (``sample_shape`` instead of ``spec``,
+    ``train.hand_backward``) loads, a conditional GAN's labels included."""
+    config, spec = CASES[name]
+    model = _model(name)
+    old = RunConfig(model=config, spec=spec).to_dict()
+    del old["spec"]
+    old["sample_shape"] = list(spec.inputs)
+    old["train"]["hand_backward"] = old["train"].pop("closed_form")
+    write_json(tmp_path / "config.json", old)
+    save_model(tmp_path, model)
+    run_config, loaded = load_run(tmp_path)
+    assert run_config.spec.inputs == spec.inputs and run_config.train.closed_form == "auto"
+    assert run_config.spec.num_classes == spec.num_classes
     for key, value in model.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[key]), key
 

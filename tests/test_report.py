@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from aegan import api
+from aegan.compare import write_comparison
 from aegan.errors import ConfigError
 from aegan.figures import make_figures
 from aegan.presets import get_preset
-from aegan.compare import write_comparison
 from aegan.report import RunView, _shown_pngs, metrics_section, write_report
 from aegan.viz import compare as vc
 from aegan.viz.html import fmt

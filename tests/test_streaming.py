@@ -9,10 +9,8 @@ import torch
 from PIL import Image
 
 from aegan.config import OptimConfig, TrainConfig
-from aegan.data import load_dataset
-from aegan.data import files, stream
+from aegan.data import Examples, files, load_dataset, stream
 from aegan.data.files import load_file
-from aegan.data import Examples
 from aegan.models import AutoencoderConfig, build_model
 from aegan.train import Trainer
 

@@ -12,15 +12,14 @@ import torch
 
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
-from aegan.data import load_dataset
+from aegan.data import Batch, load_dataset
 from aegan.errors import DataError, RunError
 from aegan.io import load_run
 from aegan.models import AutoencoderConfig, ClassifierConfig, build_model
+from aegan.run import RunConfig
 from aegan.tasks.anomaly import DetectConfig, detect
 from aegan.tasks.classify import PretrainConfig, labelled_subset, pretrain_classify
 from aegan.tasks.hashing import binary_codes, hash_codes
-from aegan.data import Batch
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -11,14 +11,14 @@ import torch
 
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
-from aegan.errors import RunError, TrainingDiverged
-from aegan.models import AutoencoderConfig, build_model
-from aegan.train import Trainer
-from aegan.io import save_model
-from aegan.weights import load_safetensors
-from aegan.train.trainer import lr_factor
 from aegan.data import Batch
+from aegan.errors import RunError, TrainingDiverged
+from aegan.io import save_model
+from aegan.models import AutoencoderConfig, build_model
+from aegan.run import RunConfig
+from aegan.train import Trainer
+from aegan.train.trainer import lr_factor
+from aegan.weights import load_safetensors
 
 
 def _config(epochs=6, **optim):

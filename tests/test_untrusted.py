@@ -18,7 +18,6 @@ import torch
 
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
 from aegan.data.archive import extract_archive, list_files
 from aegan.data.download import download
 from aegan.data.idx import read_idx
@@ -26,6 +25,7 @@ from aegan.errors import DataError, RunError, UnsafeFile
 from aegan.fileio import safe_join
 from aegan.io import load_run
 from aegan.models import AutoencoderConfig
+from aegan.run import RunConfig
 from aegan.weights import load_safetensors, save_safetensors
 
 

@@ -13,15 +13,14 @@ from torch.distributions import Bernoulli, Normal, kl_divergence
 
 from aegan import api, generation
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
-from aegan.data import load_dataset
+from aegan.data import Batch, load_dataset
 from aegan.errors import ConfigError, DataMismatch
 from aegan.io import load_run
 from aegan.metrics import likelihood
 from aegan.models import VAEConfig, build_model
 from aegan.models.vae import gaussian_kl, log_normal
 from aegan.presets import get_preset
-from aegan.data import Batch
+from aegan.run import RunConfig
 
 
 def _model(seed=0, **changes):

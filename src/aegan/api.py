@@ -11,8 +11,9 @@ import contextlib
 import dataclasses
 import io
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,8 +24,17 @@ from aegan.data import Dataset
 from aegan.errors import ConfigError, DataError, RunError
 from aegan.fileio import atomic_write_bytes
 from aegan.generation import epoch_samples
-from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
-                      write_json, writing_run)
+from aegan.io import (
+    CONFIG,
+    ENVIRONMENT,
+    MODEL,
+    environment,
+    load_run,
+    read_config,
+    save_model,
+    write_json,
+    writing_run,
+)
 from aegan.models import Encoder, Likelihood, Sampler, build_model, can
 from aegan.run import RunConfig, load_data
 from aegan.tensorboard_log import TensorBoardLogger, require_tensorboard

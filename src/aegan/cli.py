@@ -114,9 +114,9 @@ def os_error_line(exc: OSError) -> str:
 # -- commands --------------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from aegan import api
-    from aegan.run import load_config
     from aegan.figures import make_figures
     from aegan.presets import get_preset
+    from aegan.run import load_config
     from aegan.train.distributed import from_env
 
     is_main = from_env().is_main  # under torchrun, rank 0 alone prints and draws
@@ -311,6 +311,8 @@ def cmd_presets(args) -> int:
 def cmd_datasets(args) -> int:
     from aegan.data import DATASETS
 
+    if args.name is not None:
+        return _describe_dataset(args)
     rows = [{"name": d.name, "embedded": d.embedded, "description": d.description}
             for d in DATASETS.values()]
     if args.json:
@@ -319,7 +321,23 @@ def cmd_datasets(args) -> int:
         width = max(len(r["name"]) for r in rows)
         for r in rows:
             print(f"{r['name']:<{width}}  {r['description']}")
-        print("or a path to a .npy, .npz or .csv file of numbers")
+        print("or a path to a .npy, .npz or .csv file, a folder of images (one sub-folder per "
+              "class) or of image pairs; 'aegan datasets NAME|PATH' describes one")
+    return 0
+
+
+def _describe_dataset(args) -> int:
+    """What one data set holds: its kind, each role's shape, its splits and classes."""
+    from aegan.data import load_dataset
+
+    data = load_dataset(args.name, args.data_dir, kind=args.kind, pairs=args.pairs)
+    spec = data.spec.to_dict()
+    splits = {name: len(data.split(name)) for name in ("train", "valid", "test")
+              if getattr(data, name) is not None}
+    result = {"name": data.name, "kind": spec["kind"], "roles": spec["shapes"],
+              "value_range": spec["value_range"], "splits": splits,
+              "classes": spec["classes"] or spec["num_classes"] or None}
+    _print_result(result, args.json)
     return 0
 
 
@@ -489,8 +507,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, fn, text in (("metrics", cmd_metrics, "list the metrics of 'aegan evaluate'"),
                            ("presets", cmd_presets, "list the presets"),
-                           ("datasets", cmd_datasets, "list the data sets")):
+                           ("datasets", cmd_datasets, "list the data sets, or describe one")):
         p = sub.add_parser(name, help=text)
+        if name == "datasets":
+            p.add_argument("name", nargs="?", metavar="NAME|PATH",
+                           help="describe this data set: its kind, roles, splits and classes")
+            p.add_argument("--data-dir", metavar="DIR")
+            p.add_argument("--kind", default="auto",
+                           choices=["auto", "vectors", "images", "sequences", "image-sequences"],
+                           help="what a file's examples are (default: from their dimensions)")
+            p.add_argument("--pairs", choices=["left-right", "right-left", "folders"],
+                           help="a folder of image pairs, and how they are laid out")
         p.add_argument("--json", action="store_true")
         p.set_defaults(handler=fn)
     return parser

@@ -6,8 +6,9 @@ numbers sit in one table, and figures of the same name are shown in one row.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from aegan.errors import RunError
 from aegan.fileio import atomic_write_bytes

@@ -16,17 +16,18 @@ import pickle
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from aegan import __version__
-from aegan.run import RunConfig, load_config
 from aegan.errors import ConfigError, RunError, UnsafeFile
 from aegan.fileio import LOCK, atomic_write_bytes, folder_lock, remove_stale_temporaries
 from aegan.models import build_model
+from aegan.run import RunConfig, load_config
 from aegan.train import CHECKPOINT, HISTORY
 from aegan.weights import load_safetensors, load_weights, save_safetensors, state_tensors
 

@@ -14,9 +14,10 @@ import json
 import re
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from aegan import __version__, api
 from aegan.errors import RunError

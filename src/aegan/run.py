@@ -22,7 +22,7 @@ from typing import Any
 from aegan.config import DataConfig, OptimConfig, TrainConfig, from_dict, is_int
 from aegan.data import Dataset, load_dataset
 from aegan.data.dataset import RANGES
-from aegan.data.examples import KINDS, ROLES, ExampleSpec, kind_of
+from aegan.data.examples import KINDS, ROLES, ExampleSpec
 from aegan.errors import ConfigError
 from aegan.models import model_class, model_config_from_dict
 
@@ -125,13 +125,11 @@ def spec_from_dict(values: Any) -> ExampleSpec:
 
 
 def legacy_spec(shape: Any, model_config) -> ExampleSpec:
-    """The spec of a run written before specs were recorded: its ``sample_shape``."""
+    """The spec of a run written before specs were recorded: its ``sample_shape``, as the
+    model needs its data (its range, labels when it learns from them)."""
     _check(_shape(shape) and len(shape) >= 1,
            f"sample_shape must list 1 to 4 positive sizes, such as [1, 28, 28], got {shape!r}")
-    kind = kind_of(len(shape))
-    wanted = model_class(model_config).needs(model_config).value_range
-    value_range = wanted or ((0.0, 1.0) if kind == "images" else None)
-    return ExampleSpec(kind, {"inputs": tuple(shape)}, value_range)
+    return model_class(model_config).spec_for(model_config, shape)
 
 
 def data_range(config: RunConfig) -> tuple[float, float]:

@@ -3,7 +3,7 @@ with checksums, splits, derived pairs and scaling (:mod:`aegan.data.load`)."""
 
 from aegan.data import sets  # noqa: F401  (registers the named sets)
 from aegan.data.dataset import DATASETS, Dataset, register_dataset
-from aegan.data.examples import Batch, ExampleSpec, Examples, Resampled
+from aegan.data.examples import Batch, Examples, ExampleSpec, Resampled
 from aegan.data.load import load_dataset, open_dataset
 
 __all__ = ["DATASETS", "Batch", "Dataset", "ExampleSpec", "Examples", "Resampled",

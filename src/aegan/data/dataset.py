@@ -9,13 +9,13 @@ targets to the range the model asks for ([-1, 1] for a GAN with a tanh output).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from aegan.data.derive import affine
-from aegan.data.examples import ExampleSpec, Examples, Resampled, labels_range
+from aegan.data.examples import Examples, ExampleSpec, Resampled, labels_range
 from aegan.errors import DataError
 
 SPLITS = ("train", "valid", "test")

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from aegan.data.dataset import DATASETS, Dataset
+from aegan.data.derive import derive as derive_pairs
 from aegan.data.files import load_file
 from aegan.data.folder import load_image_folder
 from aegan.data.paired import load_pairs
-from aegan.data.derive import derive as derive_pairs
 from aegan.errors import DataError
 
 FILE_SUFFIXES = (".npy", ".npz", ".csv")

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from aegan.data.dataset import Dataset, register_dataset, split_last
-from aegan.data.examples import Examples
 from aegan.data.download import cache_dir, download
+from aegan.data.examples import Examples
 from aegan.data.idx import read_idx_pair
 from aegan.errors import DataError
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import mmap
 import multiprocessing
 import os
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch

@@ -1,47 +1,33 @@
-"""Closed-form training steps for dense models: the speed path ``train.closed_form`` (the
-Trainer asks a model for one through :meth:`aegan.models.base.Model.closed_form_step` on the
-CPU; ``off`` switches it off).
+"""Closed-form training steps for dense models: the speed path ``train.closed_form`` (on the
+CPU the Trainer asks the model through :meth:`aegan.models.base.Model.closed_form_step`).
 
-A dense network here is a chain ``(Linear [activation])+``. Its gradients have a short closed
-form, so these steps compute them directly under ``torch.no_grad()``: the forward pass keeps
-each layer's input and output, then, from the output back, ``dW = g^T h``, ``db = sum(g)``,
-``g <- (g W) * act'`` with PyTorch's own activation-backward kernels (:class:`Chain`). The
-gradients go into ``p.grad`` and the model's own optimizers step as usual (any optimizer; the
-``torchrun`` gradient averaging hooks ``optimizer.step`` and so works unchanged). An
-autoencoder's chain may also hold tied layers (``W^T``, the gradient added to the source's),
-Gaussian noise (gradient unchanged) and aegan's dropout (gradient times the kept mask).
+A dense network is a chain ``(Linear [activation])+`` whose gradients have a short closed form,
+computed here under ``torch.no_grad()`` (:class:`Chain`): the forward pass keeps each layer's
+input and output, then, from the output back, ``dW = g^T h``, ``db = sum(g)``, ``g <- (g W) *
+act'`` with PyTorch's activation-backward kernels. The gradients go into ``p.grad`` and the
+model's own optimizers step; with plain SGD the update can instead be folded into the products
+(``fold_sgd``, when the Trainer has no optimizer hooks to run, such as ``torchrun``'s gradient
+averaging). A chain may hold tied layers, Gaussian noise and aegan's dropout. The steps:
+:class:`AutoencoderStep` (BCE or MSE, input noise or dropout, coding noise, tied weights, L1 or
+KL sparsity: the book's 17.3-17.7), :class:`GANStep` (the dense GAN of 17.9, for the losses of
+:data:`LOGIT_GRADIENTS`) and :class:`VAEStep` (the dense Bernoulli VAE of 17.8).
 
-- :class:`AutoencoderStep`: a dense autoencoder on the mean binary cross-entropy of its logits or the
-  mean squared error of its output, with input noise or dropout, coding noise, tied weights
-  and an L1 or KL sparsity penalty on the codings (the book's 17.3–17.7);
-- :class:`GANStep`: the dense GAN (the book's 17.9): the discriminator's phase on one
-  half-real, half-fake batch, then the generator's through the discriminator's new weights,
-  for the losses of :data:`LOSS_GRADIENTS`;
-- :class:`VAEStep`: the dense VAE with a Bernoulli decoder (the book's 17.8): the
-  reparameterized coding and the closed-form KL term.
-
-Why: on a CPU the book's models are bound by per-operation overhead, and autograd's graph and
-its bookkeeping are a large share of their steps (benchmarks/RESULTS.md, "Closed-form steps").
-Each step's result is the autograd step's up to floating-point rounding, with the same random
-numbers drawn in the same order (``tests/test_fast_paths.py`` compares gradients and trained
-weights).
-
-Each family offers its step from its own ``closed_form_step`` with the chains this module
-finds in its networks; any other model, or an option these chains do not cover (conditioning,
-replay, spectral norm, convolutions...), trains through autograd, with nothing to switch off
-by hand. With plain SGD the update is folded into the weight-gradient products when the
-Trainer allows it (``fold_sgd``: no optimizer hooks, such as ``torchrun``'s gradient
-averaging, to run).
+Why: on a CPU the book's models are bound by per-operation overhead, of which autograd's graph
+and bookkeeping are a large share (benchmarks/RESULTS.md, "Closed-form steps"). Each step equals
+the autograd step up to rounding, with the same random numbers drawn in the same order
+(``tests/test_closed_form.py``). A family offers its step from the chains this module finds in
+its networks; anything the chains do not cover trains through autograd.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aegan.models.gan_losses import LOGIT_GRADIENTS
 from aegan.nets.layers import Dropout, GaussianNoise, TiedLinear
 
 SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
@@ -308,34 +294,10 @@ class AutoencoderStep:
 
 
 # -- GANs ----------------------------------------------------------------------------------------
-def _bce_d(real, fake, target):  # (sigmoid(r) - t) / n and sigmoid(f) / n, halved
-    return (torch.sigmoid(real).sub_(target).mul_(0.5 / len(real)),
-            torch.sigmoid(fake).mul_(0.5 / len(fake)))
-
-
-def _lsgan_d(real, fake, target):
-    return (real - target).mul_(1.0 / len(real)), fake.mul(1.0 / len(fake))
-
-
-def _hinge_d(real, fake, target):  # relu's gradient is 0 at the kink, as autograd's
-    return ((real < target).to(real.dtype).mul_(-1.0 / len(real)),
-            (fake > -1).to(fake.dtype).mul_(1.0 / len(fake)))
-
-
-# loss name -> (discriminator's gradients w.r.t. the real and fake logits, generator's w.r.t.
-# the fake logits), of the means of aegan.models.gan_losses
-LOSS_GRADIENTS = {
-    "bce": (_bce_d, lambda f: torch.sigmoid(f).sub_(1.0).mul_(1.0 / len(f))),
-    "bce-minimax": (_bce_d, lambda f: torch.sigmoid(f).mul_(-1.0 / len(f))),
-    "lsgan": (_lsgan_d, lambda f: (f - 1.0).mul_(1.0 / len(f))),
-    "hinge": (_hinge_d, lambda f: torch.full_like(f, -1.0 / len(f))),
-}
-
-
 def gan_chains(model: nn.Module) -> tuple[Pairs, Pairs] | None:
     """The generator's and the discriminator's chains of a plain dense GAN, or None."""
     c = model.config
-    if (c.loss not in LOSS_GRADIENTS or c.num_classes or c.replay or c.spectral_norm
+    if (c.loss not in LOGIT_GRADIENTS or c.num_classes or c.replay or c.spectral_norm
             or c.minibatch_std):
         return None
     g = chain_pairs(_trim(_leaves(model.generator.body)))
@@ -356,7 +318,7 @@ class GANStep:
                  optimizers: dict[str, torch.optim.Optimizer]):
         self.model, self.optimizers = model, optimizers
         self.g, self.d = Chain(chains[0]), Chain(chains[1])
-        self.d_grads, self.g_grads = LOSS_GRADIENTS[model.config.loss]
+        self.d_grads, self.g_grads = LOGIT_GRADIENTS[model.config.loss]
         self.target = 1.0 - model.config.label_smoothing
 
     @torch.no_grad()

@@ -17,7 +17,7 @@ Each loss is a pair: ``d(real, fake, real_target)`` for the discriminator (or cr
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -65,6 +65,31 @@ LOSSES: dict[str, tuple[Callable, Callable]] = {
     "lsgan": (lsgan_d, lsgan_g),
     "hinge": (hinge_d, mean_negative_g),
     "wgan-gp": (wasserstein_d, mean_negative_g),
+}
+
+
+def _bce_d(real, fake, target):  # (sigmoid(r) - t) / n and sigmoid(f) / n, halved
+    return (torch.sigmoid(real).sub_(target).mul_(0.5 / len(real)),
+            torch.sigmoid(fake).mul_(0.5 / len(fake)))
+
+
+def _lsgan_d(real, fake, target):
+    return (real - target).mul_(1.0 / len(real)), fake.mul(1.0 / len(fake))
+
+
+def _hinge_d(real, fake, target):  # relu's gradient is 0 at the kink, as autograd's
+    return ((real < target).to(real.dtype).mul_(-1.0 / len(real)),
+            (fake > -1).to(fake.dtype).mul_(1.0 / len(fake)))
+
+
+# loss name -> (the discriminator's loss's gradients w.r.t. the real and the fake logits, the
+# generator's w.r.t. the fake logits), in closed form (aegan.models.closed_form); wgan-gp's
+# penalty has none
+LOGIT_GRADIENTS = {
+    "bce": (_bce_d, lambda f: torch.sigmoid(f).sub_(1.0).mul_(1.0 / len(f))),
+    "bce-minimax": (_bce_d, lambda f: torch.sigmoid(f).mul_(-1.0 / len(f))),
+    "lsgan": (_lsgan_d, lambda f: (f - 1.0).mul_(1.0 / len(f))),
+    "hinge": (_hinge_d, lambda f: torch.full_like(f, -1.0 / len(f))),
 }
 
 

@@ -6,10 +6,10 @@ zero biases, the loss averaged over every value, the last partial batch included
 """
 
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
 from aegan.models import AutoencoderConfig, GANConfig, VAEConfig
 from aegan.models.autoencoder import GreedyStage
 from aegan.presets.registry import register_preset
+from aegan.run import RunConfig
 
 
 @register_preset("book/linear-pca",

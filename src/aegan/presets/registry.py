@@ -3,11 +3,11 @@ returns a fresh :class:`~aegan.config.RunConfig`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from aegan.run import RunConfig
 from aegan.errors import ConfigError
+from aegan.run import RunConfig
 
 
 @dataclass

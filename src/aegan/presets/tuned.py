@@ -1,9 +1,9 @@
 """aegan's own presets: the same models with settings chosen by measurement."""
 
 from aegan.config import DataConfig, OptimConfig, TrainConfig
-from aegan.run import RunConfig
 from aegan.models import AutoencoderConfig, GANConfig, VAEConfig
 from aegan.presets.registry import register_preset
+from aegan.run import RunConfig
 
 
 @register_preset("linear-pca",

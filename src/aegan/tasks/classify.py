@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from aegan.config import DEVICES, ConfigError, OptimConfig, TrainConfig
-from aegan.errors import DataError
 from aegan.data import Examples
+from aegan.errors import DataError
 from aegan.metrics import batched
 from aegan.models import Classifier, Encoder, build_model
 from aegan.tasks import load_for_task

@@ -3,4 +3,4 @@
 from aegan.train import distributed
 from aegan.train.trainer import CHECKPOINT, HISTORY, EpochEnd, Trainer, resolve_device
 
-__all__ = ["CHECKPOINT", "distributed", "HISTORY", "EpochEnd", "Trainer", "resolve_device"]
+__all__ = ["CHECKPOINT", "HISTORY", "EpochEnd", "Trainer", "distributed", "resolve_device"]

@@ -32,10 +32,11 @@ import logging
 import math
 import os
 import time
-from itertools import chain
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -170,13 +171,15 @@ class Trainer:
             batches = data.read([order[a:b] for a, b, _ in slices], self.config.num_workers,
                                 self.device)
         elif perm is not None and self.device.type == "cpu":  # a gather per batch: measured
-            batches = (data.map(lambda _, t, i=perm[a:b]: t.index_select(0, i))  # faster on
-                       for a, b, _ in slices)  # the CPU than one per epoch, and no second copy
+            roles = data.roles()  # faster on the CPU than one per epoch, and no second copy
+            batches = (Batch(**{r: t.index_select(0, perm[a:b]) for r, t in roles.items()})
+                       for a, b, _ in slices)
         else:
+            roles = data.roles()
             if perm is not None:  # one gather per epoch, then views: one launch, not one a batch
                 perm = perm.to(self.device)
-                data = data.map(lambda _, t: t.index_select(0, perm))
-            batches = (data.select(slice(a, b)) for a, b, _ in slices)
+                roles = {r: t.index_select(0, perm) for r, t in roles.items()}
+            batches = (Batch(**{r: t[a:b] for r, t in roles.items()}) for a, b, _ in slices)
         for (a, b, size), batch in zip(slices, batches):
             self.sync.share = (b - a) / size
             yield batch

@@ -1,8 +1,15 @@
 """Plotting: pure functions from arrays to matplotlib figures."""
 
 from aegan.viz.grids import grid_shape, image_grid, save_image
-from aegan.viz.plots import (activation_histograms, codings_map, denoising, pca_comparison,
-                             reconstructions, save, training_curves)
+from aegan.viz.plots import (
+                             activation_histograms,
+                             codings_map,
+                             denoising,
+                             pca_comparison,
+                             reconstructions,
+                             save,
+                             training_curves,
+)
 from aegan.viz.tasks import anomaly_scores, hash_buckets
 
 __all__ = ["activation_histograms", "anomaly_scores", "codings_map", "denoising", "grid_shape",

@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import html
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1c1c1c;
