@@ -36,7 +36,7 @@ import numpy as np, torch
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
 from aegan.run import RunConfig
-from aegan.data import files, load_dataset, stream
+from aegan.data import files, load_dataset, memory
 from aegan.models import AutoencoderConfig
 path, out, batch, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(1)
@@ -47,7 +47,7 @@ config = RunConfig(model=AutoencoderConfig(encoder=[8]), data=DataConfig(path),
                                      data_on_device="never", num_workers=workers))
 data = load_dataset(path)
 loaded = time.perf_counter() - start
-auto_streams = stream.float_bytes(data.train.inputs) > stream.in_memory_budget(torch.device("cpu"))
+auto_streams = memory.float_bytes(data.train.inputs) > memory.in_memory_budget()
 run = api.train(config, out, progress=False)
 record = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)

@@ -16,6 +16,14 @@ import aegan
 from aegan.cli import main
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+_ENVIRONMENT = dict(os.environ)  # as the tests started, before each test's isolation
+
+
+def shared_data_dir(environ=None) -> Path:
+    """The folder of the real MNIST / Fashion-MNIST files: ``$AEGAN_DATA_DIR``, as the command
+    line reads it, else the shared folder beside the checkout."""
+    environ = os.environ if environ is None else environ
+    return Path(environ["AEGAN_DATA_DIR"]) if environ.get("AEGAN_DATA_DIR") else SHARED_DATA
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +36,11 @@ def _isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def shared_data() -> Path:
-    if not (SHARED_DATA / "mnist").is_dir():
-        pytest.skip(f"real MNIST folder {SHARED_DATA} is not present")
-    return SHARED_DATA
+    folder = shared_data_dir(_ENVIRONMENT)
+    if not (folder / "mnist").is_dir():
+        pytest.skip(f"real MNIST folder {folder / 'mnist'} is not present (set AEGAN_DATA_DIR to "
+                    "a folder holding mnist/ and fashion-mnist/)")
+    return folder
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:

@@ -344,7 +344,8 @@ def _config(text: str):
 
 BAD = {
     "label on an unconditional model": Bad(["generate", "gan", "--label", "1", "--out", "s.png"],
-                                           "unconditional gan model", "drop --label", _gan_run(0)),
+                                           "lacks the ConditionalSampler capability", "cgan",
+                                           _gan_run(0)),
     "label outside the classes": Bad(["generate", "gan", "--label", "4", "--out", "s.png"],
                                      "--label 4 is not a class", "choose 0 to 3", _gan_run(4)),
     "negative label": Bad(["generate", "gan", "--label", "-1", "--npy", "s.npy"],

@@ -226,13 +226,17 @@ def test_cli_lists_the_registered_metrics(cli):
     assert all(row["description"] for row in rows)
 
 
-def test_default_metrics_leave_out_the_slow_ones():
+def test_default_metrics_answer_the_obvious_question_and_leave_out_the_slow_ones():
+    """A model that samples gets the sample metrics by default (sized: 2,000 samples); the
+    probes and KID's subsets run when named."""
     vae = VAEConfig(encoder=[16], z_dim=2)
     from aegan.models import build_model
 
     model = build_model(vae, (1, 8, 8))
-    assert "fid" in metrics.applicable(model) and "fid" not in metrics.defaults(model)
-    assert "reconstruction" in metrics.defaults(model)
+    defaults = metrics.defaults(model)
+    assert {"reconstruction", "nll", "fid", "precision_recall", "coverage"} <= set(defaults)
+    assert "probe" in metrics.applicable(model) and {"probe", "kid"}.isdisjoint(defaults)
+    assert metrics.MetricData(None, None, None, None).n_samples == 2000
 
 
 class _Conditional(Model, ConditionalSampler):

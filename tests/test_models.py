@@ -16,24 +16,9 @@ from aegan.config import OptimConfig, TrainConfig
 from aegan.data import Examples, ExampleSpec
 from aegan.data.examples import Batch
 from aegan.io import load_run, save_model, write_json
-from aegan.models import (
-    CAPABILITIES,
-    MODELS,
-    AutoencoderConfig,
-    ClassifierConfig,
-    ConditionalSampler,
-    Decoder,
-    Encoder,
-    GANConfig,
-    Labeller,
-    LatentSampler,
-    Likelihood,
-    Reconstructor,
-    Sampler,
-    VAEConfig,
-    build_model,
-    can,
-)
+from aegan.models import (CAPABILITIES, MODELS, AutoencoderConfig, ClassifierConfig,
+                          ConditionalSampler, Decoder, Encoder, GANConfig, Labeller, LatentSampler,
+                          Likelihood, Reconstructor, Sampler, VAEConfig, build_model, can)
 from aegan.presets import PRESETS, get_preset
 from aegan.run import RunConfig
 from aegan.train import Trainer

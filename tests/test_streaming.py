@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from aegan.config import OptimConfig, TrainConfig
-from aegan.data import Examples, files, load_dataset, stream
+from aegan.data import Examples, files, load_dataset, memory, stream
 from aegan.data.files import load_file
 from aegan.models import AutoencoderConfig, build_model
 from aegan.train import Trainer
@@ -79,9 +79,9 @@ def test_auto_streams_memory_maps_above_the_budget(tmp_path, monkeypatch, map_al
 def test_memory_mapped_rows_are_read_from_the_file(tmp_path, monkeypatch, map_all):
     np.save(tmp_path / "x.npy", np.arange(64 * 1024, dtype=np.float32).reshape(64, 1024))
     reader = stream.BatchReader([load_file(tmp_path / "x.npy").train.inputs])
-    assert stream.file_rows(reader.arrays[0])[1:] == (128, 4096)  # after the .npy header
+    assert memory.file_rows(reader.arrays[0])[1:] == (128, 4096)  # after the .npy header
     released = []
-    monkeypatch.setattr(stream, "release_pages", released.append)
+    monkeypatch.setattr(memory, "release_pages", released.append)
     (batch,) = reader[np.array([5, 0, 3])]  # rows in the order asked for
     np.testing.assert_array_equal(batch[:, 0].numpy(), [5 * 1024, 0, 3 * 1024])
     assert released == [reader.arrays[0]]

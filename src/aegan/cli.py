@@ -16,8 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from aegan import __version__
+from aegan import __version__, progress
 from aegan.errors import AeganError
+
+FIGURE_MODES = ("all", "fast", "none")  # aegan.figures.FIGURE_MODES, without importing it
 
 log = logging.getLogger("aegan")
 
@@ -114,12 +116,13 @@ def os_error_line(exc: OSError) -> str:
 # -- commands --------------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from aegan import api
-    from aegan.figures import make_figures
     from aegan.presets import get_preset
     from aegan.run import load_config
     from aegan.train.distributed import from_env
 
     is_main = from_env().is_main  # under torchrun, rank 0 alone prints and draws
+    if not is_main:
+        progress.report_to(None)
     printer = [_epoch_printer] if is_main else []
     if args.resume:
         changed = [f for f in ("config", "data", "batch_size", "lr", "limit", "classes", "seed",
@@ -129,7 +132,7 @@ def cmd_train(args) -> int:
             flag = "--" + (changed[0].replace("_", "-") if changed else "out")
             raise AeganError(f"{flag} cannot be changed when resuming; only --epochs can")
         run_dir = api.resume(args.resume, args.epochs, args.data_dir, printer,
-                             tensorboard=args.tensorboard)
+                             tensorboard=args.tensorboard, figures=args.figures)
     else:
         if args.config is None:
             raise AeganError("name a preset or a config .json to train (see 'aegan presets'), "
@@ -147,16 +150,22 @@ def cmd_train(args) -> int:
                 config = config.replace(section, **values)
         if args.data is not None:
             config.spec = None  # other data: what they are is read again
+
+        def announce(config, out: Path) -> None:  # once every check has passed
+            if is_main:
+                print(f"training {config.preset or args.config} on {config.data.name} into "
+                      f"{out}", flush=True)
+
         out = Path(args.out) if args.out else _default_out(args.config)
-        if is_main:
-            print(f"training {config.preset or args.config} on {config.data.name} into {out}")
-        run_dir = api.train(config, out, args.data_dir, printer, tensorboard=args.tensorboard)
+        run_dir = api.train(config, out, args.data_dir, printer, tensorboard=args.tensorboard,
+                            figures=args.figures, announce=announce)
     if not is_main:
         return 0
-    figures = make_figures(run_dir, data_dir=args.data_dir)
     print(f"run saved in {run_dir}")
-    for path in figures:
+    for path in sorted(run_dir.glob("*.png")):
         print(f"  figure: {path}")
+    if args.figures != "all":
+        print(f"  (every figure: 'aegan plot {run_dir}')")
     return 0
 
 
@@ -170,9 +179,14 @@ def cmd_evaluate(args) -> int:
                            probe_limit=args.probe_limit, normal_classes=args.normal_classes)
     if args.json:
         print(json.dumps(results))
-    else:
-        for key, value in results.items():
-            print(f"{key:>16}: {value:.6g}" if isinstance(value, float) else f"{key:>16}: {value}")
+        return 0
+    notes = results.pop("notes", [])
+    for key, value in results.items():
+        print(f"{key:>16}: {value:.6g}" if isinstance(value, float) else f"{key:>16}: {value}")
+    if len(results) <= 4:  # the run, the data, the split and the examples: no metric applies
+        print("no metric applies to this model with these data; 'aegan metrics' lists them")
+    for note in notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -234,9 +248,9 @@ def cmd_hash(args) -> int:
 def cmd_generate(args) -> int:
     from aegan.generation import generate
 
-    samples, written = generate(args.run, args.n, args.out, args.seed, args.npy, args.label)
-    of = "" if args.label is None else f" of class {args.label}"
-    print(f"drew {len(samples)} samples{of} of shape {list(samples.shape[1:])} (seed {args.seed})")
+    samples, written, of = generate(args.run, args.n, args.out, args.seed, args.npy, args.label)
+    print(f"drew {len(samples)} samples {of}, of shape {list(samples.shape[1:])} "
+          f"(seed {args.seed})")
     shown = written if len(written) <= 3 else [*written[:2], f"... ({len(written)} files)"]
     for path in shown:
         print(f"  wrote {path}")
@@ -264,7 +278,7 @@ def cmd_interpolate(args) -> int:
 def cmd_plot(args) -> int:
     from aegan.figures import make_figures
 
-    for path in make_figures(args.run, args.out, args.data_dir):
+    for path in make_figures(args.run, args.out, args.data_dir, mode=args.figures):
         print(path)
     return 0
 
@@ -294,12 +308,16 @@ def cmd_compare(args) -> int:
 
 
 def cmd_presets(args) -> int:
-    from aegan.capabilities import names
     from aegan.presets import PRESETS
 
-    rows = [{"name": p.name, "description": p.description, "family": p.build().model.family,
-             "can": names(p.build().model)} for p in PRESETS.values()]
-    if args.json:
+    rows = [{"name": p.name, "family": p.family, "description": p.description}
+            for p in PRESETS.values()]
+    if args.json:  # what each can do needs the model families: imported for --json alone
+        from aegan.capabilities import names
+        from aegan.presets import get_preset
+
+        for row in rows:
+            row["can"] = names(get_preset(row["name"]).model)
         print(json.dumps(rows))
     else:
         width = max(len(r["name"]) for r in rows)
@@ -349,124 +367,161 @@ def cmd_demo(args) -> int:
 
 
 # -- parser ----------------------------------------------------------------------------------
-def _data_flags(p: argparse.ArgumentParser, required: bool = False) -> None:
-    p.add_argument("--data", required=required, metavar="NAME|PATH",
+SPLITS = ["train", "valid", "test"]
+
+
+def _data_flags(p: argparse.ArgumentParser, train: bool = False) -> None:
+    own = "the preset's or config's" if train else "the run's own"
+    p.add_argument("--data", metavar="NAME|PATH",
                    help="a data set name (see 'aegan datasets'), a .npy/.npz/.csv file or a "
-                        "folder of images (one sub-folder per class)")
+                        f"folder of images (default: {own})")
     p.add_argument("--data-dir", metavar="DIR",
-                   help="folder holding MNIST / Fashion-MNIST IDX files (or $AEGAN_DATA_DIR)")
+                   help="folder holding MNIST / Fashion-MNIST IDX files (default: "
+                        + ("$AEGAN_DATA_DIR, else the download cache; the run remembers it)"
+                           if train else "where the run read them, $AEGAN_DATA_DIR, the cache)"))
+
+
+def _split_flag(p: argparse.ArgumentParser, default: str, what: str = "the split used") -> None:
+    p.add_argument("--split", choices=SPLITS, default=default,
+                   help=f"{what} (default: {default})")
 
 
 def _run_command(sub, name: str, handler, text: str, split: str | None = None):
     """A subcommand on a run: RUN, the data flags, ``--split`` (given a default) and ``--json``."""
-    p = sub.add_parser(name, help=text)
-    p.add_argument("run", metavar="RUN")
+    p = sub.add_parser(name, help=text, description=text)
+    p.add_argument("run", metavar="RUN", help="a run folder written by 'aegan train'")
     _data_flags(p)
     if split is not None:
-        p.add_argument("--split", choices=["train", "valid", "test"], default=split)
+        _split_flag(p, split)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=handler)
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="aegan", description="Autoencoders and GANs: learn codings, generate data.")
-    parser.add_argument("--version", action="version", version=f"aegan {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    p = sub.add_parser("demo", help="train the linear and stacked autoencoders on embedded data")
-    p.add_argument("--out", metavar="DIR")
-    p.set_defaults(handler=cmd_demo)
-
-    p = sub.add_parser("train", help="train a preset or a config file")
-    p.add_argument("config", nargs="?", metavar="PRESET|CONFIG")
-    _data_flags(p)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--limit", type=int, metavar="N", help="train on the first N examples only")
+def _train_parser(sub) -> None:
+    text = "train a preset or a config file"
+    p = sub.add_parser("train", help=text, description=text)
+    p.add_argument("config", nargs="?", metavar="PRESET|CONFIG",
+                   help="a preset (see 'aegan presets') or a config .json (a run's config.json)")
+    _data_flags(p, train=True)
+    keep = "(default: the preset's or config's)"
+    p.add_argument("--epochs", type=int, metavar="N", help=f"epochs to train {keep}")
+    p.add_argument("--batch-size", type=int, metavar="N", help=f"examples per step {keep}")
+    p.add_argument("--lr", type=float, metavar="LR", help=f"learning rate {keep}")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="train on the first N training examples only (default: all)")
     p.add_argument("--classes", type=_int_list, metavar="A,B",
-                   help="keep only these labels in the train and valid splits (not test)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+                   help="keep only these labels in the train and valid splits, not test "
+                        "(default: every class)")
+    p.add_argument("--seed", type=int, metavar="S",
+                   help=f"seed of the initial weights and the shuffling {keep}")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                   help=f"auto: a CUDA GPU when there is one {keep}")
     p.add_argument("--num-workers", type=int, metavar="N",
-                   help="reader processes when data stream from disk (large .npy, image folders)")
+                   help="reader processes when data stream from disk, large .npy or image "
+                        "folders (default: 0, read in the trainer)")
     p.add_argument("--out", metavar="DIR", help="new run folder (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument("--figures", choices=list(FIGURE_MODES), default="fast",
+                   help="figures drawn after training: fast (a codings map of 500 examples), "
+                        "all (2,000; 'aegan plot RUN' draws them later) or none (default: fast)")
     p.add_argument("--tensorboard", action="store_true",
                    help="also log scalars and image grids to RUN/tensorboard "
                         "(needs: pip install aegan[tensorboard])")
     p.set_defaults(handler=cmd_train)
 
+
+def _evaluate_parser(sub) -> None:
     p = _run_command(sub, "evaluate", cmd_evaluate, "metrics of a run on a split", "valid")
-    p.add_argument("--metrics", metavar="A,B", help="metric names (default: all that apply)")
+    p.add_argument("--metrics", metavar="A,B",
+                   help="metric names, see 'aegan metrics' (default: every default metric that "
+                        "applies)")
     p.add_argument("--nll-samples", type=int, metavar="K",
-                   help="importance samples per example of the likelihood (nll) metric "
-                        "(default 1000; memory stays bounded for any K)")
+                   help="importance samples per example of the likelihood (nll) metric; 1000 "
+                        "is the protocol of benchmarks/RESULTS.md (default: 100; memory stays "
+                        "bounded for any K)")
     p.add_argument("--features", choices=["inception", "classifier"],
                    help="features of fid/kid/precision_recall (default: inception when its "
                         "network is found, else a classifier trained on the data set)")
     p.add_argument("--n-samples", type=int, metavar="N",
-                   help="samples (and real examples) of the generation metrics (default 10000)")
+                   help="samples (and real examples) of the sample metrics; 10000 is the "
+                        "literature's (default: 2000)")
     p.add_argument("--inception-weights", metavar="PATH",
-                   help="the TorchScript FID Inception network (default: the cache or "
-                        "aegan[fid]); 'download' fetches it into the cache, checksum checked")
+                   help="the TorchScript FID Inception network; 'download' fetches it into the "
+                        "cache, checksum checked (default: the cache, or aegan[fid])")
     p.add_argument("--probe-limit", type=int, metavar="N",
-                   help="training examples of the probe metric (default 10000)")
+                   help="training examples of the probe metric (default: 10000)")
     p.add_argument("--normal-classes", type=_int_list, metavar="A,B",
-                   help="labels that are normal, for the anomaly metric (default: the run's --classes)")
+                   help="labels that are normal, for the anomaly metric (default: the run's "
+                        "--classes)")
 
-    p = sub.add_parser("generate", help="draw new examples from a generative model's prior")
-    p.add_argument("run", metavar="RUN")
+
+def _generation_parsers(sub) -> None:
+    text = "draw new examples from a generative model"
+    p = sub.add_parser("generate", help=text, description=text)
+    p.add_argument("run", metavar="RUN", help="a run folder of a model that samples")
     p.add_argument("-n", type=int, default=12, metavar="N",
-                   help="how many (default 12: the book's 3x4 grid)")
-    p.add_argument("--out", metavar="DIR|FILE.png",
-                   help="a .png grid of all samples, or a new folder of one PNG per sample")
-    p.add_argument("--seed", type=int, default=0)
+                   help="how many (default: 12, the book's 3x4 grid)")
+    p.add_argument("--out", metavar="FILE.png|DIR",
+                   help="an image (.png, .jpg, .pdf, .svg) of one grid of every sample, or a "
+                        "new folder of one PNG per sample")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws (default: 0)")
     p.add_argument("--npy", metavar="FILE.npy", help="also save the samples as an array [N, ...]")
-    p.add_argument("--label", type=int, metavar="L",
-                   help="draw examples of class L (a conditional model, such as preset cgan)")
+    p.add_argument("--label", metavar="L",
+                   help="draw examples of class L, a number or a name such as dress (a "
+                        "conditional model, such as preset cgan)")
     p.set_defaults(handler=cmd_generate)
 
-    p = sub.add_parser("augment", help="synthetic labelled examples from a conditional model")
-    p.add_argument("run", metavar="RUN")
+    text = "synthetic labelled examples from a conditional model"
+    p = sub.add_parser("augment", help=text, description=text)
+    p.add_argument("run", metavar="RUN", help="a run folder of a conditional model")
     p.add_argument("--per-class", type=int, required=True, metavar="N",
                    help="examples of each class")
     p.add_argument("--out", required=True, metavar="FILE.npz",
                    help="new .npz with x [N, ...] in [0, 1] and y [N] labels")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws (default: 0)")
     p.set_defaults(handler=cmd_augment)
 
-    p = sub.add_parser("interpolate", help="draw interpolations in a generative model's codings")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("--out", required=True, metavar="FILE.png")
+    text = "draw interpolations in a generative model's codings"
+    p = sub.add_parser("interpolate", help=text, description=text)
+    p.add_argument("run", metavar="RUN", help="a run folder")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="the figure to write")
     p.add_argument("--mode", default="grid", choices=["grid", "line", "traverse"],
                    help="grid: the book's semantic interpolation of prior codings; line: between "
-                        "two examples' codings; traverse: one coding dimension at a time")
+                        "two examples' codings; traverse: one coding dimension at a time "
+                        "(default: grid)")
     p.add_argument("--seed", type=int, default=0,
-                   help="of the prior codings (grid; traverse: a GAN's held coding)")
+                   help="of the prior codings (grid; traverse: a GAN's held coding) (default: 0)")
     p.add_argument("--between", type=int, nargs=2, default=[0, 1], metavar=("I", "J"),
-                   help="the two examples of --split to join (line; default 0 1)")
-    p.add_argument("--split", choices=["train", "valid", "test"], default="valid")
+                   help="the two examples of --split to join (line) (default: 0 1)")
+    _split_flag(p, "valid", "the split of --between's examples")
     p.add_argument("--dim", type=int, action="append", metavar="D",
-                   help="a coding dimension to traverse (repeatable; default all)")
-    p.add_argument("--steps", type=int, default=9, help="images per line or traversal")
-    p.add_argument("--span", type=float, default=3.0, help="traverse from -SPAN to SPAN")
-    p.add_argument("--data-dir", metavar="DIR")
+                   help="a coding dimension to traverse, repeatable (default: every one)")
+    p.add_argument("--steps", type=int, default=9,
+                   help="images per line or traversal (default: 9)")
+    p.add_argument("--span", type=float, default=3.0,
+                   help="traverse from -SPAN to SPAN prior standard deviations (default: 3)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder of the run's data, for --mode line (default: where the run "
+                        "read them)")
     p.set_defaults(handler=cmd_interpolate)
 
-    p = sub.add_parser("encode", help="save the codings of a data set as .npy")
-    p.add_argument("run", metavar="RUN")
-    _data_flags(p, required=True)
-    p.add_argument("--split", choices=["train", "valid", "test"], default="test")
-    p.add_argument("--out", required=True, metavar="FILE.npy")
+
+def _task_parsers(sub) -> None:
+    text = "save the codings of a data set as .npy"
+    p = sub.add_parser("encode", help=text, description=text)
+    p.add_argument("run", metavar="RUN", help="a run folder of a model that encodes")
+    _data_flags(p)
+    _split_flag(p, "test", "the split encoded")
+    p.add_argument("--out", required=True, metavar="FILE.npy",
+                   help="the codings [N, z_dim] as a NumPy file")
     p.set_defaults(handler=cmd_encode)
 
     p = _run_command(sub, "detect", cmd_detect, "anomaly scores: reconstruction errors above "
                      "a quantile of the training errors are flagged", "test")
     p.add_argument("--threshold", type=float, default=0.99, metavar="Q",
-                   help="flag scores above quantile Q (0 < Q < 1) of the training scores")
+                   help="flag scores above quantile Q (0 < Q < 1) of the training scores "
+                        "(default: 0.99)")
     p.add_argument("--normal-classes", type=_int_list, metavar="A,B",
                    help="labels that are normal, for AUROC (default: the run's --classes)")
     p.add_argument("--out", metavar="FIG.png",
@@ -477,49 +532,84 @@ def build_parser() -> argparse.ArgumentParser:
                      "test")
     p.add_argument("--labels", type=int, required=True, metavar="N",
                    help="number of labelled training examples to use")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42,
+                   help="seed of the labelled examples and the heads (default: 42)")
 
     p = _run_command(sub, "hash", cmd_hash, "binary codes (codings rounded) and their buckets",
                      "test")
     p.add_argument("--bits-threshold", type=float, default=0.5, metavar="T",
-                   help="codings at or above T are 1, below 0 (0 < T < 1)")
+                   help="codings at or above T are 1, below 0, 0 < T < 1 (default: 0.5)")
     p.add_argument("--out", metavar="FIG.png", help="draw the largest buckets as image rows")
 
-    p = sub.add_parser("plot", help="draw a run's figures")
-    p.add_argument("run", metavar="RUN")
+
+def _page_parsers(sub) -> None:
+    text = "draw a run's figures"
+    p = sub.add_parser("plot", help=text, description=text)
+    p.add_argument("run", metavar="RUN", help="a run folder")
     p.add_argument("--out", metavar="DIR", help="folder for the PNGs (default: the run folder)")
-    p.add_argument("--data-dir", metavar="DIR")
+    p.add_argument("--figures", choices=["all", "fast"], default="all",
+                   help="all (a codings map of 2,000 examples) or fast (500) (default: all)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder of the run's data (default: where the run read them)")
     p.set_defaults(handler=cmd_plot)
 
     for name, handler, text in (("report", cmd_report, "one self-contained HTML page of a run"),
                                 ("compare", cmd_compare, "an HTML page of runs side by side")):
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, help=text, description=text)
         if name == "report":
-            p.add_argument("run", metavar="RUN")
+            p.add_argument("run", metavar="RUN", help="a run folder")
         else:
-            p.add_argument("runs", nargs="+", metavar="RUN")
-        p.add_argument("--out", required=True, metavar="FILE.html")
-        p.add_argument("--data-dir", metavar="DIR")
-        p.add_argument("--metrics", metavar="A,B", help="metric names (default: all that apply)")
+            p.add_argument("runs", nargs="+", metavar="RUN", help="two or more run folders")
+        p.add_argument("--out", required=True, metavar="FILE.html",
+                       help="the page to write (one self-contained file)")
+        p.add_argument("--data-dir", metavar="DIR",
+                       help="folder of the runs' data (default: where each run read them)")
+        p.add_argument("--metrics", metavar="A,B",
+                       help="metric names (default: every default metric that applies)")
         p.add_argument("--no-metrics", action="store_true",
                        help="compute no metrics (history, figures and config only)")
         p.set_defaults(handler=handler)
 
+
+def _listing_parsers(sub) -> None:
     for name, fn, text in (("metrics", cmd_metrics, "list the metrics of 'aegan evaluate'"),
                            ("presets", cmd_presets, "list the presets"),
                            ("datasets", cmd_datasets, "list the data sets, or describe one")):
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, help=text, description=text)
         if name == "datasets":
             p.add_argument("name", nargs="?", metavar="NAME|PATH",
                            help="describe this data set: its kind, roles, splits and classes")
-            p.add_argument("--data-dir", metavar="DIR")
+            p.add_argument("--data-dir", metavar="DIR",
+                           help="folder holding MNIST / Fashion-MNIST IDX files (default: "
+                                "$AEGAN_DATA_DIR, else the download cache)")
             p.add_argument("--kind", default="auto",
                            choices=["auto", "vectors", "images", "sequences", "image-sequences"],
-                           help="what a file's examples are (default: from their dimensions)")
+                           help="what a file's examples are (default: auto, from their "
+                                "dimensions)")
             p.add_argument("--pairs", choices=["left-right", "right-left", "folders"],
                            help="a folder of image pairs, and how they are laid out")
-        p.add_argument("--json", action="store_true")
+        p.add_argument("--json", action="store_true",
+                       help="print JSON" + (" (with what each preset's model can do)"
+                                            if name == "presets" else ""))
         p.set_defaults(handler=fn)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aegan", description="Autoencoders and GANs: learn codings, generate data.")
+    parser.add_argument("--version", action="version", version=f"aegan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    text = "train the linear and stacked autoencoders on embedded data"
+    p = sub.add_parser("demo", help=text, description=text)
+    p.add_argument("--out", metavar="DIR", help="new folder of the two runs (default: "
+                                                "runs/demo-TIME)")
+    p.set_defaults(handler=cmd_demo)
+    _train_parser(sub)
+    _evaluate_parser(sub)
+    _generation_parsers(sub)
+    _task_parsers(sub)
+    _page_parsers(sub)
+    _listing_parsers(sub)
     return parser
 
 
@@ -527,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    progress.report_to(sys.stderr)  # long work shows progress on standard error
     try:
         return args.handler(args)
     except BrokenPipeError:  # output piped into a reader that stopped early, as `| head`
@@ -542,3 +633,5 @@ def main(argv: list[str] | None = None) -> int:
         print("aegan: interrupted; a run continues from its last epoch with "
               "'aegan train --resume RUN'", file=sys.stderr)
         return 130
+    finally:
+        progress.report_to(None)

@@ -76,6 +76,7 @@ class DataConfig:
     kind: str = "auto"  # what a file's examples are; auto: from their number of dimensions
     pairs: str | None = None  # a folder of image pairs: "left-right", "right-left" or "folders"
     derive: dict[str, Any] | None = None  # a derived pair, e.g. {"name": "downscale", "factor": 4}
+    dir: str | None = None  # the folder a named set was read from (recorded by aegan train)
 
     def __post_init__(self) -> None:
         _check(isinstance(self.name, str) and self.name != "", "data.name must be a non-empty string")
@@ -86,6 +87,8 @@ class DataConfig:
                f"unknown data.kind {self.kind!r}; choose one of {', '.join(DATA_KINDS)}")
         _check(self.pairs is None or self.pairs in PAIRS,
                f"unknown data.pairs {self.pairs!r}; choose one of {', '.join(PAIRS)}")
+        _check(self.dir is None or (isinstance(self.dir, str) and self.dir != ""),
+               f"data.dir must be a folder's path or null, got {self.dir!r}")
         _check(self.derive is None or (isinstance(self.derive, dict)
                                        and isinstance(self.derive.get("name"), str)),
                f"data.derive must be an object with a 'name', such as "
@@ -155,6 +158,7 @@ class TrainConfig:
     # above a quarter of the free memory, an image folder); "always" / "never" force it
     data_on_device: str = "auto"
     num_workers: int = 0  # reader processes of the streaming path (0: read in the trainer)
+    log_every: int | None = None  # steps between points of steps.jsonl (None: 20 an epoch)
 
     def __post_init__(self) -> None:
         _check(self.precision in PRECISIONS,
@@ -178,5 +182,7 @@ class TrainConfig:
                f"valid_batch_size must be at least 1, got {self.valid_batch_size}")
         _check(self.data_on_device in ("auto", "always", "never"),
                f"train.data_on_device must be auto, always or never, got {self.data_on_device!r}")
+        _check(self.log_every is None or (is_int(self.log_every) and self.log_every >= 1),
+               f"train.log_every must be a number of steps >= 1, or null, got {self.log_every}")
         _check(is_int(self.num_workers) and 0 <= self.num_workers <= 64,
                f"--num-workers must be between 0 and 64, got {self.num_workers}")

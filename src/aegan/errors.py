@@ -5,6 +5,8 @@ Every problem a user can fix (bad input, a missing file, an unknown name) is rai
 as one line and exits with status 2. Anything else is a bug and keeps its traceback.
 """
 
+import difflib
+
 
 class AeganError(Exception):
     """A problem the user can fix; its message says how."""
@@ -36,3 +38,14 @@ class DataMismatch(DataError):
 
 class CapabilityMissing(RunError):
     """A run's model cannot do what a command asks (it lacks a capability)."""
+
+
+def did_you_mean(name: str, known) -> str:
+    """``"; did you mean 'x'?"`` for the known name closest to ``name`` (a near miss such as
+    ``book/stakced`` or ``fashion_mnist``), or ``""``."""
+    known = list(known)
+    close = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    match = next(k for k in known if k.lower() == close[0])
+    return f"; did you mean {match!r}?"

@@ -9,18 +9,25 @@ for labelled data (an :class:`~aegan.models.Encoder`); the book's figure 17-2 fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from aegan import generation, viz
+from aegan import generation, progress, viz
 from aegan.data import Dataset
-from aegan.errors import RunError
+from aegan.errors import ConfigError, RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
-from aegan.models import Denoiser, Encoder, LatentSampler, Reconstructor, Sampler, can
-from aegan.run import load_data
+from aegan.models import (ConditionalSampler, Denoiser, Encoder, LatentSampler, Reconstructor,
+                          Sampler, can)
+from aegan.run import load_run_data
+from aegan.train import STEPS
+
+
+FIGURE_MODES = ("all", "fast", "none")
+POINTS = {"all": 2000, "fast": 500}  # validation examples on the codings map (t-SNE)
 
 
 def _map_points(codings: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
@@ -30,75 +37,119 @@ def _map_points(codings: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
 
     perplexity = min(30.0, max(2.0, (len(codings) - 1) / 3))
     points = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(codings)
-    return points, f"t-SNE of the {codings.shape[1]}-D codings"
+    return points, f"t-SNE of the {codings.shape[1]}-D codings of {len(codings):,} examples"
 
 
-def generative_figures(model, out: Path, seed: int) -> list[Path]:
-    """The book's figures 17-12 and 17-13 (12 samples from the prior; the semantic
-    interpolation) and traversals of the first 10 coding dimensions at most."""
-    samples = generation.displayable(model, generation.sample(model, 12, seed))
-    written = [viz.save(generation.samples_figure(samples), out / "samples.png")]
-    if can(model, LatentSampler):
-        written.append(viz.save(generation.grid_figure(model, seed), out / "interpolation.png"))
+def class_columns(model) -> tuple[int, list[str]] | None:
+    """``(classes, their names)`` of a conditional sampler, for grids with a column per class;
+    None for any other model."""
+    if not can(model, ConditionalSampler):
+        return None
+    return model.num_classes, [model.spec.class_name(k) for k in range(model.num_classes)]
+
+
+def _samples_figure(model, seed: int):
+    """The book's figure 17-12 (12 samples from the prior), or for a conditional model two
+    samples of each class, a column per class."""
+    columns = class_columns(model)
+    if columns is None:
+        samples = generation.displayable(model, generation.sample(model, 12, seed))
+        return generation.samples_figure(samples)
+    n, names = columns
+    samples = generation.displayable(model, generation.sample(model, 2 * n, seed))
+    return viz.image_grid(samples, 2, n, col_labels=names, title=f"2 samples of each of the "
+                          f"{n} classes")
+
+
+Job = tuple[str, Callable[[], object]]  # (file name, () -> Figure or None)
+
+
+def _jobs(history, steps, data, model, seed: int, mode: str) -> list[Job]:
+    """The figures of this model and these data, each a file name and how to draw it."""
+    valid = data.valid.select(slice(0, POINTS[mode]))
+    x, y = valid.inputs, valid.labels
+    images = data.kind == "images"
+    jobs: list[Job] = []
+    if history:
+        jobs.append(("training_curves.png", lambda: viz.training_curves(history, steps)))
+    if can(model, Reconstructor) and images:
+        jobs.append(("reconstructions.png", lambda: viz.reconstructions(
+            x[:10], batched(model.reconstruct, x[:10], 10))))
+    if can(model, Denoiser) and images:
+        jobs.append(("denoising.png", lambda: _denoising(model, x[:10], seed)))
+    if can(model, Sampler) and images:
+        jobs.append(("samples.png", lambda: _samples_figure(model, seed)))
+    if can(model, LatentSampler) and images:
         dims = list(range(min(model.z_dim, 10)))
-        written.append(viz.save(generation.traversal_figure(model, dims), out / "traversals.png"))
-    return written
+        jobs += [("interpolation.png", lambda: generation.grid_figure(model, seed)),
+                 ("traversals.png", lambda: generation.traversal_figure(model, dims))]
+    if can(model, Encoder):
+        jobs += _coding_jobs(data, model, x, y, seed)
+    return jobs
+
+
+def _denoising(model, x: np.ndarray, seed: int):
+    torch.manual_seed(seed)  # the same noisy examples at every redraw
+    noisy = batched(model.corrupt, x, 10)
+    return viz.denoising(x, noisy, batched(model.reconstruct, noisy, 10))
+
+
+def _coding_jobs(data, model, x, y, seed: int) -> list[Job]:
+    codings = batched(model.encode, x, 1024).reshape(len(x), -1)
+    jobs: list[Job] = []
+    if codings.min() >= 0 and codings.max() <= 1 and codings.shape[1] > 2:  # sigmoid codings
+        jobs.append(("activations.png", lambda: viz.activation_histograms(codings)))
+    if codings.shape[1] == 2 and data.sample_shape == (3,):
+        from sklearn.decomposition import PCA
+
+        def comparison():
+            return viz.pca_comparison(x, codings, PCA(2).fit(data.train.inputs).transform(x))
+
+        jobs.append(("pca_comparison.png", comparison))
+    elif y is not None:
+        def codings_map():
+            points, title = _map_points(codings, seed)
+            return viz.codings_map(points, y, x if data.kind == "images" else None,
+                                   data.classes, title)
+
+        jobs.append(("codings_map.png", codings_map))
+    return jobs
+
+
+def check_figures(mode: str) -> None:
+    if mode not in FIGURE_MODES:
+        raise ConfigError(f"unknown --figures {mode!r}; choose one of {', '.join(FIGURE_MODES)}")
 
 
 def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=None,
-                 max_points: int = 2000, model=None, data: Dataset | None = None) -> list[Path]:
+                 mode: str = "all", model=None, data: Dataset | None = None) -> list[Path]:
     """Write the run's PNG figures into ``out`` (default: the run folder); return their paths.
-    ``model`` and ``data``: the run's, when the caller holds them already (else read from the
-    run). Everything is read first, so a run that cannot be drawn leaves no figure behind."""
+    ``mode``: ``all``, or ``fast`` (the codings map of fewer examples: seconds, not tens of
+    seconds), or ``none``. ``model`` and ``data``: the run's, when the caller holds them
+    already (else read from the run). Everything is read first, so a run that cannot be drawn
+    leaves no figure behind."""
+    check_figures(mode)
+    if mode == "none":
+        return []
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    history = load_history(run_dir)
-    data = data if data is not None else load_data(config, data_dir)
+    history, steps = load_history(run_dir), load_history(run_dir, STEPS)
+    data = data if data is not None else load_run_data(config, data_dir)
     if model is None:
         _, model = load_run(run_dir)
     model = model.cpu().eval()
     if out is None or Path(out).resolve() == run_dir.resolve():
         with writing_run(run_dir):  # the run folder has one writer at a time
-            return _draw(run_dir, history, data, model, config.train.seed, max_points)
+            return _draw(run_dir, _jobs(history, steps, data, model, config.train.seed, mode))
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"cannot create {out} for the figures ({exc.strerror}); "
                        "choose an --out you can write to") from None
-    return _draw(out, history, data, model, config.train.seed, max_points)
+    return _draw(out, _jobs(history, steps, data, model, config.train.seed, mode))
 
 
-def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> list[Path]:
-    written = []
-    if history:
-        written.append(viz.save(viz.training_curves(history), out / "training_curves.png"))
-    valid = data.valid.select(slice(0, max_points))
-    x, y = valid.inputs, valid.labels
-    if can(model, Reconstructor) and data.kind == "images":
-        recon = batched(model.reconstruct, x[:10], 10)
-        written.append(viz.save(viz.reconstructions(x[:10], recon), out / "reconstructions.png"))
-        if can(model, Denoiser):
-            torch.manual_seed(seed)  # the same noisy examples at every redraw
-            noisy = batched(model.corrupt, x[:10], 10)
-            fig = viz.denoising(x[:10], noisy, batched(model.reconstruct, noisy, 10))
-            written.append(viz.save(fig, out / "denoising.png"))
-    if can(model, Sampler) and data.kind == "images":
-        written += generative_figures(model, out, seed)
-    if can(model, Encoder):
-        codings = batched(model.encode, x, 1024).reshape(len(x), -1)
-        if codings.min() >= 0 and codings.max() <= 1 and codings.shape[1] > 2:  # sigmoid codings
-            fig = viz.activation_histograms(codings)
-            written.append(viz.save(fig, out / "activations.png"))
-        if codings.shape[1] == 2 and data.sample_shape == (3,):
-            from sklearn.decomposition import PCA
-
-            pca_codings = PCA(2).fit(data.train.inputs).transform(x)
-            fig = viz.pca_comparison(x, codings, pca_codings)
-            written.append(viz.save(fig, out / "pca_comparison.png"))
-        elif y is not None:
-            points, title = _map_points(codings, seed)
-            images = x if data.kind == "images" else None
-            fig = viz.codings_map(points, y, images, data.classes, title)
-            written.append(viz.save(fig, out / "codings_map.png"))
-    return written
+def _draw(out: Path, jobs: list[Job]) -> list[Path]:
+    return [viz.save(draw(), out / name)
+            for name, draw in progress.track(jobs, "drawing the figures", unit="figures")]

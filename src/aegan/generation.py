@@ -30,13 +30,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from aegan import viz
+from aegan import progress, viz
 from aegan.capabilities import require
-from aegan.errors import ConfigError, RunError
+from aegan.errors import ConfigError, RunError, did_you_mean
 from aegan.fileio import atomic_write_bytes
 from aegan.io import load_run
 from aegan.models import ConditionalSampler, Decoder, Encoder, LatentSampler, Sampler, can
-from aegan.run import load_data
+from aegan.run import load_run_data
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ def sample(model, n: int, seed: int = 0, batch_size: int = 1024, labels=None) ->
     ``labels`` (one label, or ``[n]``), of those classes (a conditional model)."""
     generator = torch.Generator().manual_seed(seed)
     parts = []
-    for start in range(0, n, batch_size):
+    for start in progress.track(range(0, n, batch_size), f"drawing {n:,} samples",
+                                unit="batches"):
         m = min(batch_size, n - start)
         if labels is None:
             parts.append(model.sample(m, generator).cpu().numpy())
@@ -73,46 +74,79 @@ def sample(model, n: int, seed: int = 0, batch_size: int = 1024, labels=None) ->
     return np.concatenate(parts).astype(np.float32)
 
 
-def check_label(model, run_dir, label: int) -> None:
-    """Refuse a label on an unconditional model, or one outside its classes."""
-    classes = model.num_classes if can(model, ConditionalSampler) else 0
-    if not classes:
-        raise ConfigError(f"{run_dir} holds an unconditional {model.family} model, which "
-                          "cannot generate a chosen class; drop --label, or train a "
-                          "conditional model (model.num_classes > 0, e.g. preset cgan)")
-    if not isinstance(label, int) or not 0 <= label < classes:
+def class_label(model, label: int | str) -> int:
+    """The class index of ``label`` for a conditional model: an index, its number as text, or
+    the class's name (any case; a unique beginning of it will do)."""
+    classes = model.num_classes
+    names = [model.spec.class_name(k) for k in range(classes)]
+    if isinstance(label, str) and label.strip().lstrip("-").isdigit():
+        label = int(label)
+    if isinstance(label, int) and not isinstance(label, bool):
+        if 0 <= label < classes:
+            return label
         raise ConfigError(f"--label {label} is not a class of this model: choose 0 to "
-                          f"{classes - 1}")
+                          f"{classes - 1} or a name ({', '.join(names)})")
+    wanted = str(label).strip().lower()
+    exact = [k for k, name in enumerate(names) if name.lower() == wanted]
+    starts = [k for k, name in enumerate(names) if name.lower().startswith(wanted)]
+    if exact or len(starts) == 1:
+        return (exact or starts)[0]
+    hint = did_you_mean(str(label), names) if not starts else f"; it begins {len(starts)} names"
+    raise ConfigError(f"--label {label!r} is not a class of this model{hint}; the classes: "
+                      f"{', '.join(names)}")
+
+
+def describe_class(model, label: int) -> str:
+    """``"3 (Dress)"``, or ``"3"`` where the data set does not name its classes."""
+    name = model.spec.class_name(label)
+    return str(label) if name == str(label) else f"{label} ({name})"
+
+
+def _check_out(out: Path) -> None:
+    """``out`` is one image (a known image suffix) or a folder (no suffix); refuse anything
+    else, and a folder that already holds files."""
+    if out.suffix.lower() in viz.IMAGE_SUFFIXES:
+        return
+    if out.suffix:
+        raise ConfigError(f"--out {out} is neither an image ({', '.join(viz.IMAGE_SUFFIXES)}: "
+                          "one grid of every sample) nor a folder (a name without a suffix: one "
+                          "PNG per sample)")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RunError(f"{out} already exists and is not an empty folder; choose another --out")
 
 
 def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: int = 0,
              npy: str | Path | None = None,
-             label: int | None = None) -> tuple[np.ndarray, list[Path]]:
-    """Draw ``n`` samples from a run's model (of class ``label`` for a conditional model);
-    write them as one grid (``out`` ending in .png), one PNG each in the new folder ``out``,
-    and/or a ``.npy`` array (in the model's value range). Returns the samples and the paths
-    written."""
+             label: int | str | None = None) -> tuple[np.ndarray, list[Path], str]:
+    """Draw ``n`` samples from a run's model (of class ``label``, an index or a name, for a
+    conditional model); write them as one grid (``out`` with an image suffix: .png, .jpg,
+    ...), one PNG each in the new folder ``out`` (no suffix), and/or a ``.npy`` array (in the
+    model's value range). Returns the samples, the paths written and what they are ("from the
+    prior", "of class 3 (Dress)")."""
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     if out is None and npy is None:
-        raise ConfigError("nothing to write: give --out DIR|FILE.png and/or --npy FILE.npy")
+        raise ConfigError("nothing to write: give --out FILE.png|DIR and/or --npy FILE.npy")
     if npy is not None and Path(npy).suffix != ".npy":
         raise ConfigError(f"--npy must name a .npy file, got {npy}")
+    out = Path(out) if out is not None else None
+    if out is not None:
+        _check_out(out)
     _, model = load_run(run_dir)
     require(model, Sampler, "generate samples", str(run_dir))
     if label is not None:
-        check_label(model, run_dir, label)
-    out = Path(out) if out is not None else None
+        require(model, ConditionalSampler, "generate examples of a chosen class (--label)",
+                str(run_dir))
+        label = class_label(model, label)
     if out is not None:
         _check_images(model.sample_shape, "write the samples with --npy FILE.npy instead")
-        if out.suffix != ".png" and out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise RunError(f"{out} already exists and is not an empty folder; choose another --out")
     samples = sample(model, n, seed, labels=label)
-    written = write_samples(displayable(model, samples), out, None)
+    of = "from the prior" if label is None else f"of class {describe_class(model, label)}"
+    written = write_samples(displayable(model, samples), out, f"{n} samples {of}")
     if npy is not None:
         np.save(npy, samples)
         written.append(Path(npy))
-    return samples, written
+    return samples, written, of
 
 
 def augment(run_dir: str | Path, per_class: int, out: str | Path,
@@ -142,6 +176,7 @@ def epoch_samples(model, run_dir: Path, seed: int, n: int = 36):
     classes = model.num_classes if can(model, ConditionalSampler) else 0  # a column per class
     rows, cols = ((-(-n // classes), classes) if classes else (None, None))
     n = rows * cols if classes else n
+    names = [model.spec.class_name(k) for k in range(classes)] if classes else None
 
     def draw(event) -> None:
         if event.label:  # a pretraining stage, not the model's own training
@@ -153,24 +188,21 @@ def epoch_samples(model, run_dir: Path, seed: int, n: int = 36):
         folder = run_dir / "samples"
         folder.mkdir(exist_ok=True)
         epoch = event.record["epoch"]
-        viz.save(viz.image_grid(displayable(model, images), rows, cols, title=f"epoch {epoch}"),
-                 folder / f"epoch_{epoch:03d}.png")
+        viz.save(viz.image_grid(displayable(model, images), rows, cols, title=f"epoch {epoch}",
+                                col_labels=names), folder / f"epoch_{epoch:03d}.png")
 
     return draw
 
 
-def write_samples(samples: np.ndarray, out: Path | None, npy: str | Path | None) -> list[Path]:
-    written = []
-    if out is not None and out.suffix == ".png":
-        title = f"{len(samples)} samples from the prior"
-        written.append(viz.save(viz.image_grid(samples, title=title), out))
-    elif out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        written += [viz.save_image(x, out / f"sample_{i:05d}.png") for i, x in enumerate(samples)]
-    if npy is not None:
-        np.save(npy, samples)
-        written.append(Path(npy))
-    return written
+def write_samples(samples: np.ndarray, out: Path | None, title: str) -> list[Path]:
+    """``samples`` in [0, 1] as one grid titled ``title`` (``out`` an image file) or one PNG
+    each in the folder ``out``."""
+    if out is None:
+        return []
+    if out.suffix.lower() in viz.IMAGE_SUFFIXES:
+        return [viz.save(viz.image_grid(samples, title=title), out)]
+    out.mkdir(parents=True, exist_ok=True)
+    return [viz.save_image(x, out / f"sample_{i:05d}.png") for i, x in enumerate(samples)]
 
 
 # -- latent-space exploration -----------------------------------------------------------------
@@ -295,7 +327,7 @@ def interpolate(run_dir: str | Path, out: str | Path, mode: str = "grid", seed: 
     _check_images(model.sample_shape, "there is nothing to draw")
 
     def data_fn():
-        return load_data(config, data_dir).split(split)
+        return load_run_data(config, data_dir).split(split)
 
     options = dict(seed=seed, between=between, dims=dims, steps=steps, span=span, split=split)
     return viz.save(MODES[mode](model, run_dir, options, data_fn), Path(out))

@@ -28,7 +28,7 @@ from aegan.errors import ConfigError, RunError, UnsafeFile
 from aegan.fileio import LOCK, atomic_write_bytes, folder_lock, remove_stale_temporaries
 from aegan.models import build_model
 from aegan.run import RunConfig, load_config
-from aegan.train import CHECKPOINT, HISTORY
+from aegan.train import CHECKPOINT, HISTORY, STEPS
 from aegan.weights import load_safetensors, load_weights, save_safetensors, state_tensors
 
 CONFIG = "config.json"
@@ -108,8 +108,10 @@ def read_config(run_dir: str | Path) -> RunConfig:
         raise RunError(prefix + message) from None
 
 
-def load_history(run_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / HISTORY
+def load_history(run_dir: str | Path, name: str = HISTORY) -> list[dict[str, Any]]:
+    """The records of a run's ``history.jsonl`` (one per epoch), or of another JSON-lines
+    file of it (``steps.jsonl``: the training losses every few steps)."""
+    path = Path(run_dir) / name
     if not path.is_file():
         return []
     try:

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aegan import __version__, api
+from aegan import __version__, api, viz
 from aegan.errors import RunError
 from aegan.figures import make_figures
 from aegan.fileio import atomic_write_bytes
 from aegan.io import ENVIRONMENT, load_history, read_config
 from aegan.references import BASELINES, references_for
+from aegan.train import STEPS
 from aegan.viz import compare as vc
 from aegan.viz import html as h
 
@@ -46,6 +47,7 @@ class RunView:
     history: list[dict[str, Any]]
     metrics: dict[str, Any] = field(default_factory=dict)
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (name, PNG bytes)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # steps.jsonl
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -117,7 +119,8 @@ def read_run(run_dir: str | Path, data_dir=None, metrics: Mapping[str, Any] | No
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     view = RunView(run_dir, label or run_dir.resolve().name, config.to_dict(),
-                   _environment(run_dir), load_history(run_dir))
+                   _environment(run_dir), load_history(run_dir),
+                   steps=load_history(run_dir, STEPS))
     if metrics is None:
         metrics = api.evaluate(run_dir, data_dir=data_dir, names=names)
     view.metrics = dict(metrics)
@@ -168,6 +171,7 @@ def metrics_section(view: RunView) -> str:
     examples = view.metrics.get("examples")
     note = (f'<p class="note">evaluated on {h.esc(view.metrics.get("data", ""))} '
             f'({h.esc(examples)} examples). – : no such number.</p>' if examples else "")
+    note += "".join(f'<p class="note">{h.esc(n)}</p>' for n in view.metrics.get("notes", []))
     return h.section("Metrics", h.table(header, rows) + note)
 
 
@@ -202,6 +206,14 @@ def curves_section(histories: dict[str, list[dict[str, Any]]]) -> str:
     return h.section("Training curves", note + '<div class="cols">' + "".join(figures) + "</div>")
 
 
+def run_curves_section(view: RunView) -> str:
+    """One run's training curves: every quantity, per epoch and every few steps."""
+    if not view.history:
+        return h.section("Training curves", '<p class="note">no history recorded</p>')
+    png = vc.to_png(viz.training_curves(view.history, view.steps))
+    return h.section("Training curves", h.image(png, "training curves"))
+
+
 def figures_section(view: RunView) -> str:
     if not view.figures:
         return h.section("Figures", '<p class="note">no figures</p>')
@@ -220,7 +232,7 @@ def write_report(run_dir: str | Path, out: str | Path, data_dir=None,
     already computed (``{}`` for none); None computes ``names`` (default: all that apply)."""
     out = check_out(out)
     view = read_run(run_dir, data_dir, metrics, names)
-    sections = [metrics_section(view), curves_section({view.label: view.history}),
+    sections = [metrics_section(view), run_curves_section(view),
                 figures_section(view), config_section(view), environment_section(view)]
     text = h.page(f"Run {view.label}", subtitle(str(view.run_dir)), sections)
     atomic_write_bytes(out, text.encode("utf-8"))

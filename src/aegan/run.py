@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aegan.config import DataConfig, OptimConfig, TrainConfig, from_dict, is_int
-from aegan.data import Dataset, load_dataset
+from aegan.data import DATASETS, Dataset, load_dataset
 from aegan.data.dataset import RANGES
 from aegan.data.examples import KINDS, ROLES, ExampleSpec
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, DataError
 from aegan.models import model_class, model_config_from_dict
 
 SECTIONS = ("preset", "spec", "model", "data", "optim", "train")
@@ -140,11 +141,46 @@ def data_range(config: RunConfig) -> tuple[float, float]:
     return model_class(config.model).needs(config.model).value_range or (0.0, 1.0)
 
 
-def load_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
-    """The data of ``config``, as its model needs them (see :func:`data_range`)."""
+def remember_data(config: RunConfig, data_dir: str | Path | None) -> RunConfig:
+    """``config`` with where its data came from, for every later command on the run: the
+    folder of a named set (``data_dir``, else ``$AEGAN_DATA_DIR``) and the absolute path of
+    a file or folder named by a relative one."""
     d = config.data
-    return load_dataset(d.name, data_dir, d.limit, d.valid_size, d.classes, data_range(config),
+    folder = data_dir or os.environ.get("AEGAN_DATA_DIR") or None
+    name = d.name
+    if name not in DATASETS and Path(name).exists():
+        name = str(Path(name).resolve())
+    return config.replace("data", name=name,
+                          dir=str(Path(folder).resolve()) if folder and name in DATASETS else d.dir)
+
+
+def load_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
+    """The data of ``config``, as its model needs them (see :func:`data_range`), read from
+    ``data_dir`` when given, else from where a run read them (``data.dir``) when that is still
+    there, else as any named set is found (``$AEGAN_DATA_DIR``, the cache, a download)."""
+    d = config.data
+    folder = data_dir or (d.dir if d.dir and Path(d.dir).is_dir() else None)
+    return load_dataset(d.name, folder, d.limit, d.valid_size, d.classes, data_range(config),
                         d.kind, d.pairs, d.derive)
+
+
+def load_run_data(config: RunConfig, data_dir: str | Path | None = None) -> Dataset:
+    """A run's data (:func:`load_data` of its config); when they are not where the run read
+    them and cannot be found, the error says which data the run needs and how to get them."""
+    try:
+        return load_data(config, data_dir)
+    except DataError as exc:
+        d = config.data
+        named = d.name in DATASETS
+        moved = data_dir is None and (bool(d.dir) and not Path(d.dir).is_dir() if named
+                                      else not Path(d.name).exists())
+        if not moved:
+            raise
+        where = f"{d.name} (read from {d.dir})" if named else d.name
+        way = ("pass --data-dir DIR holding it, set AEGAN_DATA_DIR, or connect to the internet "
+               "so aegan can download it" if named else "pass --data PATH with the same data")
+        raise DataError(f"this run was trained on {where}, which is not on this machine; "
+                        f"{way} ({exc})") from None
 
 
 def _no_constant(name: str):

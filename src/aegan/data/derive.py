@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from aegan.data.examples import Examples, Resampled
+from aegan.data.memory import is_lazy
 from aegan.errors import ConfigError, DataError
 
 Fn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (examples [k, ...], their ids [k]) -> [k, ...]
@@ -81,10 +82,6 @@ class Mapped:
         parts = [self[np.arange(a, min(a + _CHUNK, len(self)))] for a in range(0, len(self), _CHUNK)]
         whole = np.concatenate(parts) if parts else np.empty(self.shape, np.float32)
         return whole.astype(dtype or np.float32, copy=False)
-
-
-def is_lazy(array) -> bool:
-    return not isinstance(array, np.ndarray) or isinstance(array, np.memmap)
 
 
 def affine(array, scale: np.float32, offset: np.float32):

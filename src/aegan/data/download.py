@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from aegan import progress
 from aegan.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,12 @@ def download(url: str, target: Path, sha256: str, timeout: float = 60.0) -> Path
     log.info("downloading %s", url)
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
-            while block := response.read(1 << 20):
-                out.write(block)
+            size = (getattr(response, "headers", None) or {}).get("Content-Length")
+            total = -(-int(size) // 2**20) if size and size.isdigit() else None
+            with progress.counting(f"downloading {target.name}", total, "MiB") as advance:
+                while block := response.read(1 << 20):
+                    out.write(block)
+                    advance()
     except (urllib.error.URLError, OSError) as exc:
         partial.unlink(missing_ok=True)
         raise DataError(f"could not download {url} ({getattr(exc, 'reason', exc)})") from None

@@ -37,7 +37,7 @@ import numpy as np
 
 from aegan.data.dataset import Dataset, split_last
 from aegan.data.examples import KINDS, Examples, kind_of
-from aegan.data.stream import in_memory_budget, release_pages
+from aegan.data.memory import in_memory_budget, release_pages
 from aegan.errors import DataError
 
 ROLE_NAMES = {"x": "inputs", "X": "inputs", "data": "inputs", "inputs": "inputs",

@@ -14,7 +14,7 @@ from aegan.data.derive import derive as derive_pairs
 from aegan.data.files import load_file
 from aegan.data.folder import load_image_folder
 from aegan.data.paired import load_pairs
-from aegan.errors import DataError
+from aegan.errors import DataError, did_you_mean
 
 FILE_SUFFIXES = (".npy", ".npz", ".csv")
 
@@ -34,8 +34,9 @@ def open_dataset(name: str, data_dir: str | Path | None = None, valid_size: int 
     if path.suffix.lower() in FILE_SUFFIXES or path.exists():
         return load_file(path, valid_size, kind)
     raise DataError(
-        f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))} "
-        f"(see 'aegan datasets'), or give a path to a {'/'.join(FILE_SUFFIXES)} file "
+        f"unknown data set {name!r}{did_you_mean(name, DATASETS)} (known: "
+        f"{', '.join(sorted(DATASETS))}; "
+        f"see 'aegan datasets'), or give a path to a {'/'.join(FILE_SUFFIXES)} file "
         "or to a folder of images"
     )
 

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aegan import progress
 from aegan.config import OptimConfig, TrainConfig
 from aegan.data.download import cache_dir, download, sha256_of
 from aegan.data.examples import Examples
@@ -146,9 +147,12 @@ class InceptionFeatures:
         if x.ndim != 4 or x.shape[1] not in (1, 3):
             raise DataError(f"inception features need images [N, 1 or 3, H, W], got shape "
                             f"{tuple(x.shape[1:])} per example; use --features classifier")
-        out = [self.net(self.prepare(torch.as_tensor(x[i:i + self.batch_size]).to(self.device),
-                                     value_range)).cpu()
-               for i in range(0, len(x), self.batch_size)]
+        out = []
+        with progress.counting("Inception features", len(x), "images") as advance:
+            for i in range(0, len(x), self.batch_size):
+                batch = torch.as_tensor(x[i:i + self.batch_size]).to(self.device)
+                out.append(self.net(self.prepare(batch, value_range)).cpu())
+                advance(len(batch))
         return torch.cat(out).reshape(len(x), -1).double().numpy()
 
 
@@ -188,8 +192,9 @@ class ClassifierFeatures:
 
     @torch.no_grad()
     def _apply(self, fn, x: np.ndarray) -> np.ndarray:
+        starts = range(0, len(x), self.batch_size)
         return np.concatenate([fn(torch.as_tensor(x[i:i + self.batch_size], dtype=torch.float32)).numpy()
-                               for i in range(0, len(x), self.batch_size)])
+                               for i in progress.track(starts, "classifier features", unit="batches")])
 
     def __call__(self, x: np.ndarray, value_range=None) -> np.ndarray:
         return self._apply(self.model.features, x).astype(np.float64)
@@ -216,11 +221,14 @@ def classifier_features(x_train: np.ndarray, y_train: np.ndarray | None, data_na
         load_weights(model, load_safetensors(path)[0], path)
     else:
         epochs = classifier_epochs(len(x_train))
-        log.warning("training the feature classifier of %s (%d epochs; cached in %s)",
-                    data_name, epochs, path)
+        log.info("training the feature classifier of %s (%d epochs; cached in %s)", data_name,
+                 epochs, path)
         train = TrainConfig(epochs=epochs, batch_size=CLASSIFIER_BATCH, seed=seed, device="cpu")
-        trainer = Trainer(model, train, OptimConfig("adam", lr=1e-3), progress=False)
-        trainer.fit(Examples(x_train, labels=y_train))
+        what = f"training the feature classifier of {data_name} once (cached)"
+        with progress.counting(what, epochs, "epochs") as advance:
+            trainer = Trainer(model, train, OptimConfig("adam", lr=1e-3),
+                              callbacks=[lambda event: advance()], progress=False)
+            trainer.fit(Examples(x_train, labels=y_train))
         path.parent.mkdir(parents=True, exist_ok=True)
         save_safetensors(path, {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                          {"data": data_name})

@@ -28,6 +28,7 @@ import logging
 import numpy as np
 import torch
 
+from aegan import progress
 from aegan.errors import ConfigError
 from aegan.metrics import MetricData, register_metric
 from aegan.models import ConditionalSampler, Sampler, can
@@ -128,7 +129,8 @@ def draw_samples(model, n: int, seed: int, batch_size: int = 1024) -> np.ndarray
     conditional = can(model, ConditionalSampler)
     out = []
     with torch.no_grad():
-        for start in range(0, n, batch_size):
+        for start in progress.track(range(0, n, batch_size), f"drawing {n:,} samples",
+                                    unit="batches"):
             count = min(batch_size, n - start)
             labels = torch.arange(start, start + count) % model.num_classes if conditional else None
             kwargs = {"labels": labels} if conditional else {}
@@ -200,7 +202,7 @@ def _features(model, data: MetricData) -> dict:
 
 
 @register_metric("fid", (Sampler,), "fid: Fréchet distance of sample features to the split's "
-                 "(--features inception|classifier, --n-samples N)", default=False)
+                 "(--features inception|classifier, --n-samples N)")
 def fid(model, data: MetricData) -> dict:
     f = _features(model, data)
     value = frechet_distance(*feature_stats(f["real"]), *feature_stats(f["fake"]))
@@ -216,7 +218,7 @@ def kid_metric(model, data: MetricData) -> dict:
 
 
 @register_metric("precision_recall", (Sampler,), "precision, recall: improved precision and "
-                 "recall with k=3 neighbours (same features as fid)", default=False)
+                 "recall with k=3 neighbours (same features as fid)")
 def precision_recall_metric(model, data: MetricData) -> dict:
     f = _features(model, data)
     precision, recall = precision_recall(f["real"], f["fake"], k=3)
@@ -224,7 +226,7 @@ def precision_recall_metric(model, data: MetricData) -> dict:
 
 
 @register_metric("coverage", (Sampler,), "class_coverage: share of classes the feature "
-                 "classifier finds among --n-samples samples (labelled data)", default=False)
+                 "classifier finds among --n-samples samples (labelled data)")
 def coverage(model, data: MetricData) -> dict:
     if data.y_train is None:
         return {}

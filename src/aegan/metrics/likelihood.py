@@ -21,6 +21,7 @@ import math
 import numpy as np
 import torch
 
+from aegan import progress
 from aegan.errors import ConfigError
 from aegan.metrics import MetricData, register_metric
 from aegan.models import Likelihood
@@ -51,7 +52,8 @@ def iw_log_likelihood(model, x: np.ndarray, k: int, seed: int = 0,
     if per_chunk < k:
         log.info("drawing the %d samples in chunks of %d per example", k, per_chunk)
     out = np.empty(len(x), dtype=np.float64)
-    for start in range(0, len(x), n_examples):
+    starts = range(0, len(x), n_examples)
+    for start in progress.track(starts, f"nll with K = {k} samples", unit="batches"):
         batch = torch.as_tensor(x[start:start + n_examples])
         total = torch.full((len(batch),), -math.inf, dtype=torch.float64)
         for done in range(0, k, per_chunk):

@@ -35,14 +35,8 @@ from aegan.models import closed_form
 from aegan.models.base import ConditionalSampler, LatentSampler, Model, Needs
 from aegan.models.gan_losses import LOSSES, gradient_penalty
 from aegan.models.registry import register_model
-from aegan.nets.gan import (
-    Discriminator,
-    Generator,
-    apply_spectral_norm,
-    book_dcgan_players,
-    dcgan_players,
-    dense_players,
-)
+from aegan.nets.gan import (Discriminator, Generator, apply_spectral_norm, book_dcgan_players,
+                            dcgan_players, dense_players)
 from aegan.optim import make_optimizer
 
 RANGES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}

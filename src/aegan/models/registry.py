@@ -6,7 +6,7 @@ from typing import Any
 
 from aegan.config import from_dict
 from aegan.data.examples import ExampleSpec
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, did_you_mean
 
 MODELS: dict[str, tuple[type, type]] = {}
 
@@ -29,7 +29,9 @@ def model_class(config) -> type:
 def model_config_from_dict(values: dict[str, Any]):
     family = values.get("family") if isinstance(values, dict) else None
     if family not in MODELS:
-        raise ConfigError(f"unknown model family {family!r}; known: {', '.join(sorted(MODELS))}")
+        hint = did_you_mean(family, MODELS) if isinstance(family, str) else ""
+        raise ConfigError(f"unknown model family {family!r}{hint} (known: "
+                          f"{', '.join(sorted(MODELS))})")
     return from_dict(MODELS[family][0], values, "model")
 
 

@@ -18,7 +18,7 @@ from aegan.data import Dataset
 from aegan.data.dataset import SPLITS
 from aegan.errors import DataError
 from aegan.io import load_run, read_config
-from aegan.run import RunConfig, load_data
+from aegan.run import RunConfig, load_run_data
 
 
 def check_options(split: str, fraction: float, flag: str, meaning: str) -> None:
@@ -42,8 +42,8 @@ def load_for_task(run_dir: str | Path, data: str | None, data_dir: str | Path | 
     _, model = load_run(run_dir)
     require(model, needs, purpose, str(run_dir))
     every = config.replace("data", limit=None, classes=None)
-    whole = load_data(every if data is None else every.replace("data", name=data), data_dir)
-    own = load_data(config, data_dir) if data is not None else \
+    whole = load_run_data(every if data is None else every.replace("data", name=data), data_dir)
+    own = load_run_data(config, data_dir) if data is not None else \
         whole.of_classes(config.data.classes).limited(config.data.limit)
     if whole.sample_shape != model.sample_shape:
         raise DataError(f"this run was made for examples of shape {model.sample_shape}, "

@@ -64,11 +64,15 @@ def code_string(bits: np.ndarray) -> str:
     return "".join("1" if b else "0" for b in bits)
 
 
-def _bucket_entry(code: str, members: np.ndarray, y: np.ndarray | None, n: int) -> dict[str, Any]:
+def _bucket_entry(code: str, members: np.ndarray, y: np.ndarray | None, n: int,
+                  classes: list[str] | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"code": code, "size": len(members), "fraction": len(members) / n}
     if y is not None:
         labels, counts = np.unique(y[members], return_counts=True)
-        entry["majority_label"] = int(labels[np.argmax(counts)])
+        label = int(labels[np.argmax(counts)])
+        entry["majority_label"] = label
+        if classes and label < len(classes) and classes[label] != str(label):
+            entry["majority_class"] = classes[label]
         entry["purity"] = float(counts.max() / len(members))
     return entry
 
@@ -83,7 +87,8 @@ def _majority_count(bucket: np.ndarray, y: np.ndarray, n_buckets: int) -> int:
     return int(best.sum())
 
 
-def bucket_summary(bits: np.ndarray, y: np.ndarray | None, top: int) -> tuple[dict[str, Any], list]:
+def bucket_summary(bits: np.ndarray, y: np.ndarray | None, top: int,
+                   classes: list[str] | None = None) -> tuple[dict[str, Any], list]:
     """Statistics of the buckets of ``bits`` ``[N, n_bits]``, and the ``top`` largest buckets
     as ``(code, indices)``. ``label_purity``: the fraction of examples that share their
     bucket's most common label (1 when every bucket holds one class)."""
@@ -99,7 +104,7 @@ def bucket_summary(bits: np.ndarray, y: np.ndarray | None, top: int) -> tuple[di
     }
     if y is not None:
         summary["label_purity"] = _majority_count(inverse, y, len(codes)) / len(bits)
-    summary["largest_buckets"] = [_bucket_entry(c, m, y, len(bits)) for c, m in buckets]
+    summary["largest_buckets"] = [_bucket_entry(c, m, y, len(bits), classes) for c, m in buckets]
     return summary, buckets
 
 
@@ -113,7 +118,7 @@ def hash_codes(run_dir: str | Path, data: str | None = None, config: HashConfig 
     x, y = examples.inputs, examples.labels
     codings = batched(model.encode, x, config.batch_size).reshape(len(x), -1)
     bits = binary_codes(codings, config.bits_threshold)
-    stats, buckets = bucket_summary(bits, y, config.top)
+    stats, buckets = bucket_summary(bits, y, config.top, whole.classes)
     summary = {"run": str(run_dir), "data": whole.name, "split": config.split,
                "examples": len(x), "bits_threshold": config.bits_threshold, **stats}
     return HashReport(bits, buckets, x if whole.kind == "images" else None, summary)

@@ -14,15 +14,8 @@ import torch
 
 from aegan.errors import RunError
 from aegan.optim import match_state_layouts
-from aegan.weights import (
-    cpu_copy,
-    damaged_file,
-    load_safetensors,
-    load_weights,
-    read_metadata,
-    save_safetensors,
-    state_tensors,
-)
+from aegan.weights import (cpu_copy, damaged_file, load_safetensors, load_weights, read_metadata,
+                           save_safetensors, state_tensors)
 
 __all__ = ["load_checkpoint", "read_counters", "save_checkpoint"]
 

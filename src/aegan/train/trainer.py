@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from aegan.config import TrainConfig
-from aegan.data import stream
+from aegan.data import memory, stream
 from aegan.data.examples import Batch, Examples, Resampled
 from aegan.errors import ConfigError, RunError, TrainingDiverged
 from aegan.fileio import atomic_write_bytes
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.safetensors"
 HISTORY = "history.jsonl"
+STEPS = "steps.jsonl"  # the training losses every few steps (train.log_every)
+STEP_POINTS = 20  # points per epoch in steps.jsonl unless train.log_every says otherwise
 
 
 def resolve_device(name: str) -> torch.device:
@@ -120,6 +122,7 @@ class Trainer:
         self.device = distributed.device_for(resolve_device(config.device), self.world)
         self.sync = distributed.GradSync(self.world)
         self.history: list[dict[str, Any]] = []
+        self.steps: list[dict[str, Any]] = []  # the step points (steps.jsonl) of this fit
         self.epoch = 0  # epochs completed
         self.step = 0  # optimizer steps taken
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -133,7 +136,7 @@ class Trainer:
             return mode == "never"
         if not isinstance(x, np.ndarray):
             return True  # a lazy reader (an image folder)
-        return stream.is_lazy(x) and stream.float_bytes(x) > stream.in_memory_budget(self.device)
+        return memory.is_lazy(x) and memory.float_bytes(x) > stream.in_memory_budget(self.device)
 
     def _tensors(self, examples: Examples) -> Batch | Streamed:
         """The examples as tensors on the device (one :class:`Batch` of all of them), or, for
@@ -144,7 +147,7 @@ class Trainer:
         def tensor(role: str, array) -> torch.Tensor:
             if role == "labels":
                 return torch.as_tensor(np.asarray(array)).to(self.device)
-            array = (np.array(array, dtype=np.float32) if stream.is_lazy(array)
+            array = (np.array(array, dtype=np.float32) if memory.is_lazy(array)
                      else np.ascontiguousarray(array))
             return torch.as_tensor(array, dtype=torch.float32).to(self.device)
 
@@ -197,16 +200,17 @@ class Trainer:
         if "cuda" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda"], self.device)
 
-    def _save(self) -> None:
-        """Append the epoch's record, then checkpoint. A crash between the two leaves one
-        record too many, which resume drops: the checkpoint is the truth."""
+    def _save(self, points: list[dict[str, Any]]) -> None:
+        """Append the epoch's step ``points`` and its record, then checkpoint. A crash before the
+        checkpoint leaves records too many, which resume drops: the checkpoint is the truth."""
         if self.run_dir is None or not self.world.is_main:
             return
         try:
-            with open(self.run_dir / HISTORY, "a") as handle:
-                handle.write(json.dumps(self.history[-1]) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            for name, records in ((STEPS, points), (HISTORY, self.history[-1:])):
+                with open(self.run_dir / name, "a") as handle:
+                    handle.write("".join(json.dumps(r) + "\n" for r in records))
+                    handle.flush()
+                    os.fsync(handle.fileno())
             counters = {"epoch": self.epoch, "step": self.step}
             save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizers,
                             self._rng_state(), counters)
@@ -232,20 +236,38 @@ class Trainer:
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise RunError(f"{path} lacks its random state or counters ({type(exc).__name__}); "
                            "it was not written by this version of aegan; start a new run") from None
-        history_path = self.run_dir / HISTORY
+        self.history = self._kept(HISTORY, "epoch", self.epoch)
+        self._kept(STEPS, "step", self.step)
+        log.info("resumed from epoch %d (step %d)", self.epoch, self.step)
+
+    def _kept(self, name: str, key: str, last: int) -> list[dict[str, Any]]:
+        """The records of ``name`` up to the checkpoint's ``key`` (epoch or step) ``last``;
+        the file is rewritten without the later ones (written before a crash)."""
+        path = self.run_dir / name
         records = []
-        for line in history_path.read_text().splitlines() if history_path.exists() else []:
+        for line in path.read_text().splitlines() if path.exists() else []:
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError:  # a line cut short by a crash
                 break
-        self.history = [r for r in records
-                        if isinstance(r, dict) and isinstance(r.get("epoch"), int)
-                        and r["epoch"] <= self.epoch]
-        lines = "".join(json.dumps(r) + "\n" for r in self.history)
-        if self.world.is_main:
-            atomic_write_bytes(history_path, lines.encode())
-        log.info("resumed from epoch %d (step %d)", self.epoch, self.step)
+        kept = [r for r in records
+                if isinstance(r, dict) and isinstance(r.get(key), int) and r[key] <= last]
+        if self.world.is_main and path.exists():
+            atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        return kept
+
+    def _point(self, points: list, sums: dict, count: int, mark: tuple,
+               steps_per_epoch: int) -> tuple:
+        """Append, as a step point, the mean losses of the batches since ``mark`` (this
+        process's); return the new mark."""
+        before, before_count = mark
+        into = (self.step - 1) % steps_per_epoch + 1  # steps done in this epoch
+        point: dict[str, Any] = {"step": self.step,
+                                 "epoch": round(self.epoch + into / steps_per_epoch, 4)}
+        point.update({f"train_{k}": float(v - before.get(k, 0)) / (count - before_count)
+                      for k, v in sums.items()})
+        points.append(point)
+        return dict(sums), count
 
     # -- divergence --------------------------------------------------------------------------
     def _guard(self, sums: dict[str, Any], weights: bool) -> None:
@@ -327,9 +349,11 @@ class Trainer:
         set_lrs(self.optimizers, base_lrs, self.optim_config.schedule, self.step, total_steps)
         on_cpu = self.device.type == "cpu"
         monitor = self.model.monitor
+        log_every = cfg.log_every or max(1, steps_per_epoch // STEP_POINTS)
         while self.epoch < cfg.epochs:
             # 2. One epoch of optimizer steps over shuffled batches.
-            start, sums, count = time.perf_counter(), {}, 0
+            start, sums, count, points = time.perf_counter(), {}, 0, []
+            mark = ({}, 0)  # the sums and count at the last step point
             bar = tqdm(total=steps_per_epoch, desc=f"{self.label} epoch {self.epoch + 1}/{cfg.epochs}".lstrip(),
                        leave=False, disable=((not self.progress) if self.progress is not None else None)
                        if self.world.is_main else True,
@@ -348,6 +372,8 @@ class Trainer:
                 count += n
                 if self.step % self.check_every == 0:  # 3a. divergence, within check_every steps
                     self._guard(sums, weights=self.check_every > 1)
+                if self.step % log_every == 0:  # the training losses every few steps
+                    mark = self._point(points, sums, count, mark, steps_per_epoch)
                 bar.update()
                 if bar.n % 50 == 0 and not bar.disable and monitor in sums:
                     bar.set_postfix({monitor: f"{float(sums[monitor]) / count:.4f}"})
@@ -364,8 +390,9 @@ class Trainer:
                 record.update({f"valid_{k}": v for k, v in self.evaluate(valid).items()})
             record["time_s"] = round(time.perf_counter() - start, 4)
             self.history.append(record)
+            self.steps += points
             self.epoch += 1
-            self._save()
+            self._save(points)
             for callback in self.callbacks:
                 callback(EpochEnd(record, cfg.epochs, self.label))
         return self.history

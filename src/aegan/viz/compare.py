@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 Histories = dict[str, list[dict[str, Any]]]  # run label -> its history records
 
@@ -23,9 +25,7 @@ def loss_keys(histories: Histories) -> list[str]:
 
 def overlaid_curves(histories: Histories, key: str) -> Figure:
     """``train_KEY`` (solid) and ``valid_KEY`` (dashed) of every run against the epoch, one
-    colour per run."""
-    from matplotlib.ticker import MaxNLocator
-
+    colour per run; the legend names the runs by colour and the two line styles apart."""
     fig, ax = plt.subplots(figsize=(3.9, 2.8))
     for i, (label, history) in enumerate(histories.items()):
         for split, style in (("train", "-"), ("valid", "--")):
@@ -33,14 +33,17 @@ def overlaid_curves(histories: Histories, key: str) -> Figure:
                       if isinstance(r.get(f"{split}_{key}"), (int, float)) and "epoch" in r]
             if points:
                 xs, ys = zip(*points)
-                ax.plot(xs, ys, style, color=f"C{i % 10}", marker="o", markersize=3,
-                        label=f"{label} ({split})")
+                ax.plot(xs, ys, style, color=f"C{i % 10}", marker="o", markersize=3)
+    runs = [Line2D([], [], color=f"C{i % 10}", lw=2, label=label)
+            for i, label in enumerate(histories)]
+    styles = [Line2D([], [], color="0.3", ls="-", label="training"),
+              Line2D([], [], color="0.3", ls="--", label="validation")]
     ax.set_xlabel("epoch", fontsize=8)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.tick_params(labelsize=7)
     ax.set_title(key, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="best")
+    ax.legend(handles=runs + styles, fontsize=6, loc="best", handlelength=3.5)
     fig.tight_layout()
     return fig
 

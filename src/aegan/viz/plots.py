@@ -8,6 +8,7 @@ with image thumbnails, and the training curves.
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from aegan.fileio import atomic_write_bytes  # noqa: E402
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")  # the formats a figure is saved in
+
+
 def save(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` as a PNG, atomically: an earlier figure of that name stays whole until
-    the new one is complete."""
+    """Write ``fig`` in the format its suffix names (PNG unless it is another of
+    :data:`IMAGE_SUFFIXES`), atomically: an earlier figure of that name stays whole until the
+    new one is complete."""
+    suffix = Path(path).suffix.lower()
+    kind = suffix[1:] if suffix in IMAGE_SUFFIXES else "png"
     buffer = io.BytesIO()
     try:
-        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(buffer, format=kind, dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
@@ -38,20 +46,67 @@ def _image(x: np.ndarray) -> np.ndarray:
     return x[0] if x.shape[0] == 1 else np.moveaxis(x, 0, -1)
 
 
-def training_curves(history: list[dict[str, Any]]) -> Figure:
-    """Every ``train_*`` / ``valid_*`` series of the history against the epoch."""
-    epochs = [r["epoch"] for r in history]
-    keys = sorted({k[6:] for r in history for k in r if k.startswith(("train_", "valid_"))})
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.4), squeeze=False)
-    for ax, key in zip(axes[0], keys):
-        for split, style in (("train", "-"), ("valid", "--")):
-            values = [r.get(f"{split}_{key}") for r in history]
-            if any(v is not None for v in values):
-                ax.plot(epochs, values, style, marker="." if len(epochs) < 30 else None, label=split)
-        ax.set_xlabel("epoch")
-        ax.set_title(key)
-        ax.grid(alpha=0.3)
-        ax.legend()
+# what each quantity of a history is, for the captions of the training curves
+QUANTITIES = {
+    "loss": "the loss the model minimises",
+    "g_loss": "the generator's loss",
+    "d_loss": "the discriminator's loss (real and generated halves)",
+    "d_real": "mean discriminator logit on real images (high: judged real)",
+    "d_fake": "mean discriminator logit on generated images",
+    "gp": "gradient penalty (before its weight)",
+    "recon": "reconstruction term of the loss",
+    "kl": "KL(q(z|x) || p(z)), nats per example",
+    "nelbo": "negative ELBO, nats per example",
+    "iw_nll": "importance-weighted bound on -log p(x), nats",
+    "mse": "mean squared error of the output",
+    "sparsity": "the sparsity penalty",
+    "accuracy": "share of labels predicted",
+}
+
+
+def _quantities(history: list[dict[str, Any]], steps: list[dict[str, Any]]) -> list[str]:
+    keys = {k.split("_", 1)[1] for r in [*history, *steps] for k in r
+            if k.startswith(("train_", "valid_"))}
+    return sorted(keys, key=lambda k: (k != "loss", k))
+
+
+def _curve_panel(ax, key: str, history: list, steps: list) -> None:
+    stepped = [(r["epoch"], r[f"train_{key}"]) for r in steps if f"train_{key}" in r]
+    if stepped:
+        ax.plot(*zip(*stepped), "-", color="C0", lw=0.8, alpha=0.45,
+                label="training, every few steps")
+    for split, style, colour in (("train", "-", "C0"), ("valid", "--", "C1")):
+        points = [(r["epoch"], r[f"{split}_{key}"]) for r in history if f"{split}_{key}" in r]
+        if points:
+            ax.plot(*zip(*points), style, color=colour, marker="o", markersize=3.5,
+                    label="training, epoch mean" if split == "train" else "validation")
+    last = max([e for e, _ in stepped] + [r["epoch"] for r in history] + [1])
+    ax.set_xlim(0, last * 1.02)  # from the start of training, also for a single epoch
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    caption = textwrap.fill(QUANTITIES.get(key, ""), 46)
+    ax.set_title(key + (f"\n{caption}" if caption else ""), fontsize=9)
+    ax.set_xlabel("epoch", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+
+
+def training_curves(history: list[dict[str, Any]],
+                    steps: list[dict[str, Any]] | None = None) -> Figure:
+    """Every ``train_*`` / ``valid_*`` quantity of a run against the epoch, one panel each in a
+    grid of up to three columns: the epoch means (training solid, validation dashed) and, from
+    ``steps`` (``steps.jsonl``), the training losses every few steps; each panel says what its
+    quantity is."""
+    steps = steps or []
+    keys = _quantities(history, steps)
+    cols = min(3, max(1, len(keys)))
+    rows = -(-len(keys) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.1 * rows), squeeze=False)
+    for ax, key in zip(axes.flat, keys):
+        _curve_panel(ax, key, history, steps)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
+    if keys:
+        axes.flat[0].legend(fontsize=7, handlelength=3)
     fig.tight_layout()
     return fig
 
