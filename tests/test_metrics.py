@@ -276,3 +276,19 @@ def test_feature_classifier_learns_from_the_whole_training_split(cli, vae_run, d
             "150", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["fid_features"] == digit_classifier[1].name
+
+
+def test_the_feature_classifier_trains_the_same_whatever_ran_before(tmp_path, monkeypatch):
+    """Its initial weights follow its seed alone, so two machines (or two cache folders) train
+    the same classifier, and its FID is comparable; the caller's random state is untouched."""
+    rng = np.random.RandomState(0)
+    x, y = rng.rand(64, 1, 8, 8).astype(np.float32), rng.randint(0, 3, 64)
+    monkeypatch.setattr(features, "CLASSIFIER_STEPS", 20)
+    trained = []
+    for i, cache in enumerate(("a", "b")):
+        monkeypatch.setenv("AEGAN_CACHE_DIR", str(tmp_path / cache))
+        torch.manual_seed(100 + i)  # other random numbers drawn before
+        before = torch.get_rng_state()
+        trained.append(features.classifier_features(x, y, "noise")(x[:8]))
+        assert torch.equal(torch.get_rng_state(), before)
+    np.testing.assert_array_equal(trained[0], trained[1])

@@ -51,8 +51,11 @@ def test_long_work_reports_progress_and_the_protocol_it_used(lines, vae_run):
     result = api.evaluate(vae_run, names=["nll"])
     assert result["nll_samples"] == 100  # was 1000: minutes on MNIST
     assert any("1000" in note for note in result["notes"])
-    said = lines.getvalue()
-    assert "aegan: nll with K = 100 samples:" in said and "left" in said and "done in" in said
+    assert "aegan: nll with K = 100 samples: done in" in lines.getvalue()
+    list(progress.track(range(4), "four steps", unit="steps"))
+    said = lines.getvalue().splitlines()[1:]
+    assert said[0] == "aegan: four steps: 1 of 4 steps, about 0 s left"
+    assert len(said) == 4 and said[-1].startswith("aegan: four steps: done in")
 
 
 def test_progress_is_silent_unless_asked_for_and_for_quick_stages(monkeypatch):

@@ -51,6 +51,9 @@ class _Lines:
         now = time.perf_counter()
         if now - self.start < QUIET_FOR_S or (self.spoke and now - self.last < EVERY_S):
             return
+        if self.total and done >= self.total:  # finished: close() says so
+            self.spoke = True
+            return
         self.spoke, self.last = True, now
         if self.total:
             left = (now - self.start) / max(done, 1) * (self.total - done)

@@ -51,7 +51,8 @@ INCEPTION_SIZE = 299
 CLASSIFIER_EPOCHS = 2  # on MNIST-sized data; small data sets get more (CLASSIFIER_STEPS)
 CLASSIFIER_STEPS = 800
 CLASSIFIER_BATCH = 128
-CLASSIFIER_VERSION = 1  # part of the cache key: a changed network trains a new classifier
+CLASSIFIER_VERSION = 2  # part of the cache key: a changed network trains a new classifier
+# (2: its initial weights follow the seed alone, not whatever had drawn random numbers before)
 
 
 def features_dir() -> Path:
@@ -203,6 +204,23 @@ class ClassifierFeatures:
         return self._apply(self.model.predict, x)
 
 
+def _train_classifier(model, x_train: np.ndarray, y_train: np.ndarray, data_name: str,
+                      seed: int, path: Path) -> None:
+    """Train the feature classifier (Adam, batches of 128) and cache its weights at ``path``."""
+    epochs = classifier_epochs(len(x_train))
+    log.info("training the feature classifier of %s (%d epochs; cached in %s)", data_name,
+             epochs, path)
+    train = TrainConfig(epochs=epochs, batch_size=CLASSIFIER_BATCH, seed=seed, device="cpu")
+    what = f"training the feature classifier of {data_name} once (cached)"
+    with progress.counting(what, epochs, "epochs") as advance:
+        trainer = Trainer(model, train, OptimConfig("adam", lr=1e-3),
+                          callbacks=[lambda event: advance()], progress=False)
+        trainer.fit(Examples(x_train, labels=y_train))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_safetensors(path, {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+                     {"data": data_name})
+
+
 def classifier_features(x_train: np.ndarray, y_train: np.ndarray | None, data_name: str,
                         seed: int = 0) -> ClassifierFeatures:
     """The cached classifier of these training data, trained on first use (Adam, batches of
@@ -212,24 +230,14 @@ def classifier_features(x_train: np.ndarray, y_train: np.ndarray | None, data_na
                         "use --features inception")
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(data_name).stem) or "data"
     key = _key(x_train, y_train)
-    net, dim = _feature_net(tuple(x_train.shape[1:]))
-    config = ClassifierConfig(hidden=[], n_classes=max(2, int(y_train.max()) + 1))
-    torch.manual_seed(seed)
-    model = Classifier(config, tuple(x_train.shape[1:]), features=net, n_features=dim)
-    path = features_dir() / f"classifier-{slug}-{key}.safetensors"
-    if path.is_file():
-        load_weights(model, load_safetensors(path)[0], path)
-    else:
-        epochs = classifier_epochs(len(x_train))
-        log.info("training the feature classifier of %s (%d epochs; cached in %s)", data_name,
-                 epochs, path)
-        train = TrainConfig(epochs=epochs, batch_size=CLASSIFIER_BATCH, seed=seed, device="cpu")
-        what = f"training the feature classifier of {data_name} once (cached)"
-        with progress.counting(what, epochs, "epochs") as advance:
-            trainer = Trainer(model, train, OptimConfig("adam", lr=1e-3),
-                              callbacks=[lambda event: advance()], progress=False)
-            trainer.fit(Examples(x_train, labels=y_train))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_safetensors(path, {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-                         {"data": data_name})
+    with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
+        torch.manual_seed(seed)  # the initial weights follow the seed alone
+        net, dim = _feature_net(tuple(x_train.shape[1:]))
+        config = ClassifierConfig(hidden=[], n_classes=max(2, int(y_train.max()) + 1))
+        model = Classifier(config, tuple(x_train.shape[1:]), features=net, n_features=dim)
+        path = features_dir() / f"classifier-{slug}-{key}.safetensors"
+        if path.is_file():
+            load_weights(model, load_safetensors(path)[0], path)
+        else:
+            _train_classifier(model, x_train, y_train, data_name, seed, path)
     return ClassifierFeatures(model, f"classifier:{slug}:{key}")
