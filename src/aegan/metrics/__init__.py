@@ -14,7 +14,7 @@ metrics live in sub-modules by kind:
 
 The default metrics (computed when none is named) are sized to answer in about a minute on a
 laptop's CPU: the likelihood with K = 100 importance samples, the sample metrics on 2,000
-samples with the classifier features unless the Inception network is installed; the
+samples with the classifier features (Inception's take tens of minutes on a CPU); the
 literature's protocols are a flag away (``--nll-samples``, ``--n-samples``, ``--features``).
 Metrics that take longer (the probes, KID's subsets) are registered with ``default=False``:
 they run when named with ``--metrics``.
