@@ -250,10 +250,6 @@ def encode(run_dir: str | Path, data: str | None, out: str | Path, split: str = 
     out = Path(out)
     if out.suffix != ".npy":
         raise RunError(f"--out must name a .npy file, got {out}; add .npy to the name")
-    if names is None and options.get("features") is None:
-        # the defaults answer in about a minute: Inception features of thousands of images
-        # take tens of minutes on a CPU, so they are used when asked for (or a metric named)
-        options = {**options, "features": "classifier"}
     config = _other_data(read_config(run_dir), data)
     dataset = load_run_data(config, data_dir)
     _check_shape(config, dataset)
