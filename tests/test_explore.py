@@ -348,6 +348,22 @@ def test_a_slider_dragged_in_chromium_shows_the_decode_of_its_coding(vae_run, tm
             decoded = model.decode(torch.tensor([wanted]))[0]
         assert not np.array_equal(shown, before)  # the image changed
         np.testing.assert_array_equal(shown, _expected(model, decoded))  # to the decode of z
+        # hover a point of the map: its example and reconstruction; click two: their line
+        left, top = browser.evaluate("(() => { const r = document.getElementById('map')"
+                                     ".getBoundingClientRect(); return [r.left, r.top]; })()")
+        xy = browser.evaluate("state.map.xy")
+        i, j = 5, max(range(len(xy)), key=lambda k: (xy[k][0] - xy[5][0]) ** 2
+                                                     + (xy[k][1] - xy[5][1]) ** 2)
+        for k in (i, j):
+            for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+                browser.send("Input.dispatchMouseEvent", {
+                    "type": kind, "x": left + xy[k][0], "y": top + xy[k][1], "button": "left",
+                    "clickCount": 1})
+        browser.wait_for(f"document.getElementById('line-text').textContent.startsWith("
+                         f"'examples {i} and {j}')")
+        browser.wait_for(f"document.getElementById('hover-text').textContent.startsWith("
+                         f"'example {j},')")
+        assert browser.evaluate("!document.getElementById('hover-r-fig').hidden")
         browser.screenshot(tmp_path / "explorer.png")
     image = np.asarray(Image.open(tmp_path / "explorer.png").convert("L"), dtype=float)
     assert image.shape == (900, 1280) and image.std() > 10  # the page drawn, not blank

@@ -311,24 +311,23 @@ def cmd_explore(args) -> int:
     from aegan.explorer import ExploreOptions, bind, open_run, serve
 
     options = ExploreOptions(args.split, args.points, args.map, args.seed)
-    holder = {}
+    servers = []
 
-    def before_data() -> None:  # the run passed its checks: take the port before slow work
-        holder["server"] = bind(args.port)
-        how = "t-SNE" if args.map == "tsne" else "PCA"
-        print(f"loading the data and mapping up to {args.points:,} codings ({how}) ...",
-              flush=True)
+    def bound(reads_data: bool) -> None:  # the run passed its checks: take the port first
+        servers.append(bind(args.port))
+        if reads_data:
+            print(f"reading the {args.split} split and mapping up to {args.points:,} codings "
+                  f"({'t-SNE' if args.map == 'tsne' else 'PCA'}) ...", flush=True)
 
     try:
-        explorer = open_run(args.run, options, args.data, args.data_dir, before_data)
-        server = holder.get("server") or bind(args.port)
-        print(f"exploring {args.run} at {server.url} (Ctrl-C stops)", flush=True)
-        serve(server, explorer)
+        explorer = open_run(args.run, options, args.data, args.data_dir, bound)
+        print(f"exploring {args.run} at {servers[0].url} (Ctrl-C stops)", flush=True)
+        serve(servers[0], explorer)
     except KeyboardInterrupt:
         print("stopped", flush=True)
     finally:
-        if "server" in holder:
-            holder["server"].server_close()
+        for server in servers:
+            server.server_close()
     return 0
 
 

@@ -110,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
     """One connection's requests (HTTP/1.1, kept alive), each answered from the table."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms wait between
     server: ExplorerServer
 
     def do_GET(self):
@@ -203,11 +204,11 @@ def bind(port: int) -> ExplorerServer:
 
 def open_run(run_dir: str | Path, options: ExploreOptions | None = None,
              data: str | None = None, data_dir: str | Path | None = None,
-             before_data: Callable[[], None] | None = None) -> Explorer:
+             checked: Callable[[bool], None] | None = None) -> Explorer:
     """The explorer of a run: its model, and the examples of ``options.split`` of its data (or
     of ``data``) where the model reads data. A model the page can do nothing with, and data
-    that are not images, are refused. ``before_data`` is called once these checks passed,
-    before the data are loaded and mapped (the slow part)."""
+    that are not images, are refused. ``checked(reads_data)`` is called once these checks
+    passed, before the data are loaded and mapped (the slow part)."""
     options = options or ExploreOptions()
     config, model = load_run(run_dir)
     require_any(model, EXPLORABLE, "be explored (aegan explore shows codings, decoded "
@@ -216,10 +217,11 @@ def open_run(run_dir: str | Path, options: ExploreOptions | None = None,
         raise ConfigError(f"aegan explore shows images, and this run's examples are "
                           f"{model.spec.kind} of shape {list(model.sample_shape)}; use 'aegan "
                           "encode' and 'aegan evaluate' instead")
-    if before_data is not None:
-        before_data()
+    reads_data = any(can(model, c) for c in (Encoder, Translator, Predictor))
+    if checked is not None:
+        checked(reads_data)
     examples = None
-    if any(can(model, c) for c in (Encoder, Translator, Predictor)):
+    if reads_data:
         if data is not None and data != config.data.name:
             config = config.replace("data", name=data, dir=None)
         dataset = load_run_data(config, data_dir)
