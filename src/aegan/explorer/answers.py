@@ -192,10 +192,9 @@ class Explorer:
                        + f" of the first {n:,} examples of the {self.options.split} split"}
 
     # -- examples ------------------------------------------------------------------------------
-    def index(self, i: int, within: int | None = None) -> int:
-        """``i`` as an index of the examples (of the first ``within`` when given)."""
+    def index(self, i: int) -> int:
+        """``i``, checked as an index of the examples on offer."""
         n = 0 if self.examples is None else len(self.examples)
-        n = n if within is None else min(n, within)
         if not 0 <= i < n:
             raise BadRequest(f"example {i} is not one of the {n:,} examples on offer: choose "
                              f"0 to {n - 1}" if n else "no examples were loaded")
