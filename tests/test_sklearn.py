@@ -1,10 +1,12 @@
-"""``AutoencoderTransformer``: scikit-learn's own estimator checks, a Pipeline in a grid search,
-and the linear autoencoder against PCA as the reference."""
+"""``AutoencoderTransformer`` and ``AutoencoderOutlierDetector``: scikit-learn's own estimator
+checks, a Pipeline in a grid search, the linear autoencoder against PCA as the reference, and
+the detector's scores against the reconstruction errors they are defined by."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -12,12 +14,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from aegan.sklearn import AutoencoderTransformer
+from aegan.sklearn import AutoencoderOutlierDetector, AutoencoderTransformer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@parametrize_with_checks([AutoencoderTransformer(epochs=2)])
+@parametrize_with_checks([AutoencoderTransformer(epochs=2), AutoencoderOutlierDetector(epochs=2)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -66,3 +68,25 @@ def test_errors_are_sklearn_errors():
     fitted = AutoencoderTransformer(encoder=(4, 2), epochs=1).fit(_table(10))
     with pytest.raises(ValueError, match="3 codings per row"):
         fitted.inverse_transform(np.zeros((2, 3)))
+
+
+def test_outlier_detector_scores_are_reconstruction_errors():
+    x = StandardScaler().fit_transform(_table(300))
+    detector = AutoencoderOutlierDetector(contamination=0.05, encoder=(8, 2), epochs=40,
+                                          random_state=0).fit(x)
+    with torch.no_grad():  # the definition: the mean squared error of each row's reconstruction
+        recon = detector.model_.decode(detector.model_.encode(torch.tensor(x))).numpy()
+    errors = np.mean((recon - x) ** 2, axis=1)
+    np.testing.assert_allclose(detector.score_samples(x), -errors, rtol=1e-12)
+    assert detector.offset_ == np.percentile(-errors, 5)
+    np.testing.assert_allclose(detector.decision_function(x), -errors - detector.offset_)
+    predicted = detector.predict(x)
+    assert set(predicted) == {-1, 1} and (predicted == -1).sum() == 15  # 5% of 300
+    assert np.array_equal(predicted == -1, -errors < detector.offset_)
+    # rows off the data's plane reconstruct worse than rows on it: they score lower
+    far = x[:20] + 4 * np.random.RandomState(1).randn(20, 5)
+    assert np.median(detector.score_samples(far)) < np.median(detector.score_samples(x[:20]))
+    assert (detector.predict(far) == -1).mean() > 0.5
+    for bad in (0, 0.6, "auto", True):
+        with pytest.raises(ValueError, match="contamination must be a share in \\(0, 0.5\\]"):
+            AutoencoderOutlierDetector(contamination=bad, epochs=1).fit(x)

@@ -7,3 +7,13 @@ The library's rooms, lowest first: :mod:`aegan.data` (data sets as arrays),
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``aegan.from_pretrained`` and ``aegan.Pretrained`` (:mod:`aegan.hub`), imported when
+    first asked for, so that ``import aegan`` stays light."""
+    if name in ("from_pretrained", "Pretrained"):
+        from aegan import hub
+
+        return vars(hub)[name]
+    raise AttributeError(f"module 'aegan' has no attribute {name!r}")

@@ -41,5 +41,18 @@ def require(model, capability: type, purpose: str, where: str = "this run") -> N
         f"whose models have it: {shown or 'none'}")
 
 
+def require_any(model, capabilities: tuple[type, ...], purpose: str,
+                where: str = "this run") -> None:
+    """Refuse a model that has none of ``capabilities``, any one of which serves ``purpose``."""
+    if any(can(model, c) for c in capabilities):
+        return
+    able = sorted({name for c in capabilities for name in presets_that_can(c)})
+    shown = ", ".join(able[:6]) + (", ..." if len(able) > 6 else "")
+    wanted = " or ".join(f"{c.__name__} ({CAPABILITIES[c]})" for c in capabilities)
+    raise CapabilityMissing(
+        f"{where} holds {_article(model.family)} {model.family} model, which cannot {purpose}: "
+        f"it lacks the {wanted} capability; presets whose models have one: {shown or 'none'}")
+
+
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"

@@ -307,6 +307,42 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    from aegan.explorer import ExploreOptions, bind, open_run, serve
+
+    options = ExploreOptions(args.split, args.points, args.map, args.seed)
+    servers = []
+
+    def bound(reads_data: bool) -> None:  # the run passed its checks: take the port first
+        servers.append(bind(args.port))
+        if reads_data:
+            print(f"reading the {args.split} split and mapping up to {args.points:,} codings "
+                  f"({'t-SNE' if args.map == 'tsne' else 'PCA'}) ...", flush=True)
+
+    try:
+        explorer = open_run(args.run, options, args.data, args.data_dir, bound)
+        print(f"exploring {args.run} at {servers[0].url} (Ctrl-C stops)", flush=True)
+        serve(servers[0], explorer)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        for server in servers:
+            server.server_close()
+    return 0
+
+
+def cmd_export(args) -> int:
+    from aegan.export import export
+
+    records = export(args.run, args.format, args.out)
+    print(f"exported {len(records)} network{'s' * (len(records) != 1)} of {args.run} to "
+          f"{args.out} ({args.format}), each checked against PyTorch on random inputs:")
+    for r in records:
+        print(f"  {r['file']}: {r['what']}; largest difference {r['max_difference']:.1e}")
+    print(f"  {Path(args.out) / 'README.md'}: the inputs, outputs and value ranges of each")
+    return 0
+
+
 def cmd_presets(args) -> int:
     from aegan.presets import PRESETS
 
@@ -571,6 +607,35 @@ def _page_parsers(sub) -> None:
         p.set_defaults(handler=handler)
 
 
+def _explore_parser(sub) -> None:
+    text = "look into a run's latent space in the browser"
+    p = sub.add_parser("explore", help=text, description=text + ": a page served on "
+                       "127.0.0.1 until Ctrl-C (a codings map, sliders per coding, samples, "
+                       "outputs of translators and forecasters, as the model can)")
+    p.add_argument("run", metavar="RUN", help="a run folder written by 'aegan train'")
+    p.add_argument("--port", type=int, default=8765, metavar="P",
+                   help="port on 127.0.0.1; 0 picks a free one (default: 8765)")
+    _data_flags(p)
+    _split_flag(p, "valid", "the split mapped and offered")
+    p.add_argument("--map", choices=["tsne", "pca"], default="tsne",
+                   help="how codings wider than 2 are mapped to the plane (default: tsne)")
+    p.add_argument("--points", type=int, default=1000, metavar="N",
+                   help="examples on the codings map (default: 1000)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the map and the first sample (default: 0)")
+    p.set_defaults(handler=cmd_explore)
+
+    text = "export a run's networks for use outside aegan (ONNX or TorchScript)"
+    p = sub.add_parser("export", help=text, description=text + ": the encoder, decoder or "
+                       "generator, classifier, translator or forecaster, as the model has them, "
+                       "each checked against PyTorch, with a README of their inputs and outputs")
+    p.add_argument("run", metavar="RUN", help="a run folder written by 'aegan train'")
+    p.add_argument("--format", required=True, choices=["onnx", "torchscript"],
+                   help="onnx (needs: pip install 'aegan[export]') or torchscript")
+    p.add_argument("--out", required=True, metavar="DIR", help="a new folder for the files")
+    p.set_defaults(handler=cmd_export)
+
+
 def _listing_parsers(sub) -> None:
     for name, fn, text in (("metrics", cmd_metrics, "list the metrics of 'aegan evaluate'"),
                            ("presets", cmd_presets, "list the presets"),
@@ -609,6 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     _generation_parsers(sub)
     _task_parsers(sub)
     _page_parsers(sub)
+    _explore_parser(sub)
     _listing_parsers(sub)
     return parser
 

@@ -104,7 +104,9 @@ class LatentSampler(Decoder, Sampler, Protocol):
 @runtime_checkable
 class ConditionalSampler(Sampler, Protocol):
     """``sample(n, generator, labels)``: examples of the classes ``labels`` (one label or
-    ``[n]``, of ``0 .. num_classes - 1``); without labels, the classes in turn."""
+    ``[n]``, of ``0 .. num_classes - 1``); without labels, the classes in turn. One that is
+    also a :class:`Decoder` decodes codings as examples of chosen classes:
+    ``decode(z [N, z_dim], labels)`` (``labels`` as for ``sample``)."""
 
     num_classes: int
 
