@@ -5,6 +5,10 @@ semantic interpolation and latent traversals for image models that sample from c
 :class:`~aegan.models.LatentSampler`); a codings map (t-SNE when the codings are wider than 2)
 for labelled data (an :class:`~aegan.models.Encoder`); the book's figure 17-2 for 2-D codings of
 3-D data.
+
+An :class:`~aegan.models.IterativeSampler` (a diffusion model) gets the denoising trajectory
+instead of traversals (its codings are noise, one value per pixel: moving one shows nothing),
+and no codings map (its encoder runs the sampler backwards, many network passes per image).
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from aegan.data import Dataset
 from aegan.errors import RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
-from aegan.models import Denoiser, Encoder, LatentSampler, Reconstructor, Sampler, can
+from aegan.models import (
+    Denoiser,
+    Encoder,
+    IterativeSampler,
+    LatentSampler,
+    Reconstructor,
+    Sampler,
+    can,
+)
 from aegan.run import load_data
 
 
@@ -40,6 +52,10 @@ def generative_figures(model, out: Path, seed: int) -> list[Path]:
     written = [viz.save(generation.samples_figure(samples), out / "samples.png")]
     if can(model, LatentSampler):
         written.append(viz.save(generation.grid_figure(model, seed), out / "interpolation.png"))
+    if can(model, IterativeSampler):
+        fig = generation.trajectory_figure(model, seed)
+        written.append(viz.save(fig, out / "trajectory.png"))
+    elif can(model, LatentSampler):
         dims = list(range(min(model.z_dim, 10)))
         written.append(viz.save(generation.traversal_figure(model, dims), out / "traversals.png"))
     return written
@@ -85,7 +101,7 @@ def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> 
             written.append(viz.save(fig, out / "denoising.png"))
     if can(model, Sampler) and data.kind == "images":
         written += generative_figures(model, out, seed)
-    if can(model, Encoder):
+    if can(model, Encoder) and not can(model, IterativeSampler):
         codings = batched(model.encode, x, 1024).reshape(len(x), -1)
         if codings.min() >= 0 and codings.max() <= 1 and codings.shape[1] > 2:  # sigmoid codings
             fig = viz.activation_histograms(codings)

@@ -1,7 +1,8 @@
 """Model families, one file each; each registers itself with its config dataclass and declares
 the capabilities of :mod:`aegan.models.base`."""
 
-from aegan.models import autoencoder, classifier, gan, vae  # noqa: F401  (register the families)
+# the families register themselves
+from aegan.models import autoencoder, classifier, diffusion, gan, vae  # noqa: F401
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import (
                                CAPABILITIES,
@@ -9,6 +10,7 @@ from aegan.models.base import (
                                Decoder,
                                Denoiser,
                                Encoder,
+                               IterativeSampler,
                                Labeller,
                                LatentSampler,
                                Likelihood,
@@ -21,6 +23,7 @@ from aegan.models.base import (
                                can,
 )
 from aegan.models.classifier import Classifier, ClassifierConfig
+from aegan.models.diffusion import Diffusion, DiffusionConfig
 from aegan.models.gan import GAN, GANConfig
 from aegan.models.registry import (
                                MODELS,
@@ -43,8 +46,11 @@ __all__ = [
                                "ConditionalSampler",
                                "Decoder",
                                "Denoiser",
+                               "Diffusion",
+                               "DiffusionConfig",
                                "Encoder",
                                "GANConfig",
+                               "IterativeSampler",
                                "Labeller",
                                "LatentSampler",
                                "Likelihood",

@@ -27,10 +27,12 @@ def grid_shape(n: int) -> tuple[int, int]:
 
 def image_grid(images: np.ndarray, rows: int | None = None, cols: int | None = None,
                framed: np.ndarray | None = None, row_labels: list[str] | None = None,
-               title: str | None = None, size: float = 1.2) -> Figure:
+               title: str | None = None, size: float = 1.2,
+               col_labels: list[str] | None = None) -> Figure:
     """``images`` ``[N, C, H, W]`` in [0, 1] row by row on a ``rows x cols`` grid (black ink on
     white, as the book shows them); ``framed`` ``[rows, cols]`` bools draw a frame around those
-    cells (the book's figure 17-13 frames the images of the original codings)."""
+    cells (the book's figure 17-13 frames the images of the original codings); ``row_labels``
+    and ``col_labels`` name the rows (left) and columns (top)."""
     if rows is None or cols is None:
         rows, cols = grid_shape(len(images))
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
@@ -49,6 +51,9 @@ def image_grid(images: np.ndarray, rows: int | None = None, cols: int | None = N
     if row_labels is not None:
         for r, label in enumerate(row_labels[:rows]):
             axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if col_labels is not None:
+        for c, label in enumerate(col_labels[:cols]):
+            axes[0, c].set_title(label, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
