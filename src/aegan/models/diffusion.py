@@ -93,7 +93,8 @@ class DiffusionConfig:
         for ok, message in self._checks():
             if not ok:
                 raise ConfigError(message)
-        _check_sampling(self, self.sampling_steps, self.eta, self.guidance, FIELDS)
+        ds.check_options(self.timesteps, self.num_classes > 0, self.sampling_steps, self.eta,
+                         self.guidance, ds.FIELDS)
 
     def _checks(self):
         def widths(v):
@@ -129,39 +130,6 @@ class DiffusionConfig:
              "net 'book-unet' is the book's unconditional network; use net 'unet' for "
              "num_classes > 0"),
         )
-
-
-FLAGS = {"steps": "--steps", "eta": "--eta", "guidance": "--guidance"}
-FIELDS = {"steps": "model.sampling_steps", "eta": "model.eta", "guidance": "model.guidance"}
-
-
-def _check_sampling(config: DiffusionConfig, steps, eta, guidance, names=FLAGS) -> None:
-    """Refuse sampling options, named as flags or (``names=FIELDS``) as the config's fields."""
-    T = config.timesteps
-    if steps is not None and not (is_int(steps) and 1 <= steps <= T):
-        raise ConfigError(f"{names['steps']} must be between 1 and this model's T = {T} "
-                          f"timesteps, got {steps}")
-    if eta is not None and not (is_number(eta) and 0 <= eta <= 1):
-        raise ConfigError(f"{names['eta']} must be between 0 (deterministic DDIM) and 1, "
-                          f"got {eta}")
-    if guidance is not None and not (is_number(guidance) and guidance >= 0):
-        raise ConfigError(f"{names['guidance']} must be a number >= 0 (0: unconditional, 1: "
-                          f"conditional, more: stronger), got {guidance}")
-    if guidance not in (None, 1.0) and config.num_classes == 0:
-        raise ConfigError(f"{names['guidance']} scales classifier-free guidance, which only a "
-                          "conditional model has (model.num_classes > 0, such as preset "
-                          "ddpm-cond); " + ("drop it" if names is FLAGS else "leave it at 1"))
-
-
-@dataclass(frozen=True)
-class SamplingOptions:
-    """One sampling run's settings, resolved and checked (see :class:`IterativeSampler`)."""
-
-    sampler: str
-    steps: int
-    eta: float
-    variance: str
-    guidance: float
 
 
 def check_net(config: DiffusionConfig, shape: tuple[int, ...]) -> None:
@@ -233,20 +201,20 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
 
     # -- sampling options and the network at sampling time ----------------------------------
     def sampling_options(self, steps=None, sampler=None, eta=None, variance=None,
-                         guidance=None) -> SamplingOptions:
+                         guidance=None) -> ds.SamplingOptions:
         """The options of one sampling run: those given, else the config's; checked."""
         c = self.config
         if sampler is not None and sampler not in ds.SAMPLERS:
             raise ConfigError(f"unknown --sampler {sampler!r}; choose one of {', '.join(ds.SAMPLERS)}")
         if variance is not None and variance not in ds.VARIANCES:
             raise ConfigError(f"unknown --variance {variance!r}; choose one of {', '.join(ds.VARIANCES)}")
-        _check_sampling(c, steps, eta, guidance)
+        ds.check_options(c.timesteps, c.num_classes > 0, steps, eta, guidance)
         sampler = sampler or c.sampler
         if eta not in (None, 0, 0.0) and sampler != "ddim":
             raise ConfigError("--eta sets DDIM's noise; the ddpm sampler's is --variance")
         if variance is not None and sampler != "ddpm":
             raise ConfigError("--variance sets the ddpm sampler's noise; DDIM's is --eta")
-        return SamplingOptions(sampler, steps or c.sampling_steps or c.timesteps,
+        return ds.SamplingOptions(sampler, steps or c.sampling_steps or c.timesteps,
                                c.eta if eta is None else float(eta), variance or c.variance,
                                c.guidance if guidance is None else float(guidance))
 
@@ -297,7 +265,7 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
         return predict
 
     @torch.no_grad()
-    def _run(self, z: torch.Tensor, labels, o: SamplingOptions, generator=None,
+    def _run(self, z: torch.Tensor, labels, o: ds.SamplingOptions, generator=None,
              on_step=None) -> torch.Tensor:
         x = z.reshape(len(z), *self.sample_shape).to(self._device())
         with self._sampling_net() as net:
@@ -346,8 +314,8 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
         self._run(z, self._labels(n, labels), o, generator, on_step)
         return [s for s, _ in shown], torch.stack([x for _, x in shown])
 
-    def _codings_options(self) -> SamplingOptions:
-        return SamplingOptions("ddim", self.config.sampling_steps or self.num_timesteps, 0.0,
+    def _codings_options(self) -> ds.SamplingOptions:
+        return ds.SamplingOptions("ddim", self.config.sampling_steps or self.num_timesteps, 0.0,
                                "small", 1.0)
 
     @torch.no_grad()

@@ -1,4 +1,5 @@
-"""The mathematics of Gaussian diffusion models, as pure functions of tensors and numbers.
+"""The mathematics of Gaussian diffusion models, as pure functions of tensors and numbers, and
+the options a sampling run takes.
 
 Timesteps are 0-based: ``t = 0 .. T - 1`` are the papers' ``1 .. T``, ``alphas_cumprod[t]`` is
 their ``alpha-bar_t = prod_{s <= t} (1 - beta_s)``, and the clean image sits at ``t = -1``
@@ -27,8 +28,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
+
+from aegan.config import is_int, is_number
+from aegan.errors import ConfigError
 
 SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("eps", "x0", "v")
@@ -38,6 +43,41 @@ MAX_BETA = 0.999  # Nichol & Dhariwal's clip of the cosine schedule's betas
 
 # predict(x_t [N, ...], t) -> (x0_hat, eps_hat), each like x_t: the model at one timestep
 Predict = Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
+
+
+# -- a sampling run's options ------------------------------------------------------------------
+@dataclass(frozen=True)
+class SamplingOptions:
+    """One sampling run's settings, resolved and checked: ``sampler`` ('ddim' or 'ddpm'),
+    ``steps`` S, DDIM's ``eta``, DDPM's ``variance`` ('small' or 'large'), the ``guidance`` w."""
+
+    sampler: str
+    steps: int
+    eta: float
+    variance: str
+    guidance: float
+
+
+FLAGS = {"steps": "--steps", "eta": "--eta", "guidance": "--guidance"}
+FIELDS = {"steps": "model.sampling_steps", "eta": "model.eta", "guidance": "model.guidance"}
+
+
+def check_options(T: int, conditional: bool, steps, eta, guidance, names=FLAGS) -> None:
+    """Refuse sampling options of a model of ``T`` timesteps (None: not given), named as flags
+    or (``names=FIELDS``) as the config's fields."""
+    if steps is not None and not (is_int(steps) and 1 <= steps <= T):
+        raise ConfigError(f"{names['steps']} must be between 1 and this model's T = {T} "
+                          f"timesteps, got {steps}")
+    if eta is not None and not (is_number(eta) and 0 <= eta <= 1):
+        raise ConfigError(f"{names['eta']} must be between 0 (deterministic DDIM) and 1, "
+                          f"got {eta}")
+    if guidance is not None and not (is_number(guidance) and guidance >= 0):
+        raise ConfigError(f"{names['guidance']} must be a number >= 0 (0: unconditional, 1: "
+                          f"conditional, more: stronger), got {guidance}")
+    if guidance not in (None, 1.0) and not conditional:
+        raise ConfigError(f"{names['guidance']} scales classifier-free guidance, which only a "
+                          "conditional model has (model.num_classes > 0, such as preset "
+                          "ddpm-cond); " + ("drop it" if names is FLAGS else "leave it at 1"))
 
 
 # -- schedules (float64) ------------------------------------------------------------------------
