@@ -18,7 +18,7 @@ from torch import nn
 from aegan.data import ExampleSpec
 from aegan.errors import AeganError, CapabilityMissing, ConfigError
 from aegan.export import TOLERANCE, export_model, networks
-from aegan.models import Encoder, LatentSampler, Model
+from aegan.models import Encoder, IterativeSampler, LatentSampler, Model
 from tests.conftest import write_run
 from tests.standins import Colorizer, Forecaster
 from tests.test_models import CASES, _model
@@ -73,7 +73,15 @@ def test_every_family_round_trips(name, fmt, tmp_path):
     _round_trip(model, fmt, tmp_path / "out")
     names = [n.name for n in networks(model)]
     assert names, "every family has a network to deploy"
-    if isinstance(model, Encoder):
+    if isinstance(model, IterativeSampler):  # its encoder and decoder are sampling loops
+        assert names == ["denoiser"]
+        record = json.loads((tmp_path / "out" / "export.json").read_text())["networks"][0]
+        schedule = record["schedule"]
+        assert len(schedule["alphas_cumprod"]) == model.num_timesteps == schedule["timesteps"]
+        np.testing.assert_allclose(schedule["alphas_cumprod"], model.alphas_cumprod.numpy(),
+                                   rtol=1e-6)
+        assert schedule["prediction"] == model.config.prediction
+    elif isinstance(model, Encoder):
         assert names[0] == "encoder"
     if isinstance(model, LatentSampler) and not isinstance(model, Encoder):
         assert "generator" in names  # a GAN's decoder is its generator

@@ -17,8 +17,9 @@ from aegan.data import Examples, ExampleSpec
 from aegan.data.examples import Batch
 from aegan.io import load_run, save_model, write_json
 from aegan.models import (CAPABILITIES, MODELS, AutoencoderConfig, ClassifierConfig,
-                          ConditionalSampler, Decoder, Encoder, GANConfig, Labeller, LatentSampler,
-                          Likelihood, Reconstructor, Sampler, VAEConfig, build_model, can)
+                          ConditionalSampler, Decoder, DiffusionConfig, Encoder, GANConfig,
+                          Labeller, LatentSampler, Likelihood, Reconstructor, Sampler, VAEConfig,
+                          build_model, can)
 from aegan.presets import PRESETS, get_preset
 from aegan.run import RunConfig
 from aegan.train import Trainer
@@ -37,6 +38,9 @@ def _spec(shape, value_range=(0.0, 1.0), classes=0, targets=None):
 
 
 SMALL_DCGAN = dict(net="dcgan", z_dim=6, g_channels=[8, 4], d_channels=[4, 8])
+TINY_UNET = dict(channels=[8, 16], blocks=1, attention=[4], groups=4, schedule="cosine",
+                 timesteps=10, sampling_steps=4)
+SYMMETRIC = (-1.0, 1.0)
 # case -> (model config, data spec): one or more per family, and each option that changes
 # what the model's networks or step are.
 CASES = {
@@ -75,6 +79,13 @@ CASES = {
     "gan-conditional": (GANConfig(**SMALL_DCGAN, value_range="symmetric", num_classes=3,
                                   replay=8), _spec((1, 8, 8), (-1.0, 1.0), classes=3)),
     "classifier": (ClassifierConfig(hidden=[8], n_classes=3), _spec((1, 8, 8), classes=3)),
+    "diffusion-v-huber": (DiffusionConfig(**TINY_UNET, prediction="v", loss="huber"),
+                          _spec((1, 8, 8), SYMMETRIC)),
+    "diffusion-conditional": (DiffusionConfig(**TINY_UNET, num_classes=3, ema=0.9, guidance=2.0),
+                              _spec((1, 8, 8), SYMMETRIC, 3)),
+    "diffusion-book": (DiffusionConfig(net="book-unet", timesteps=50, ema=0.0, prediction="x0",
+                                       sampler="ddpm", variance="large", clip_x0=False),
+                       _spec((3, 8, 6), SYMMETRIC)),
 }
 
 

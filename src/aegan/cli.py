@@ -248,9 +248,12 @@ def cmd_hash(args) -> int:
 def cmd_generate(args) -> int:
     from aegan.generation import generate
 
-    samples, written, of = generate(args.run, args.n, args.out, args.seed, args.npy, args.label)
+    samples, written, of, seconds = generate(args.run, args.n, args.out, args.seed, args.npy,
+                                             args.label, args.steps, args.eta, args.guidance,
+                                             args.sampler, args.variance)
     print(f"drew {len(samples)} samples {of}, of shape {list(samples.shape[1:])} "
-          f"(seed {args.seed})")
+          f"(seed {args.seed}) in {seconds:.2f} s: "
+          f"{seconds / len(samples) * 1000:.1f} ms per image")
     shown = written if len(written) <= 3 else [*written[:2], f"... ({len(written)} files)"]
     for path in shown:
         print(f"  wrote {path}")
@@ -506,6 +509,18 @@ def _generation_parsers(sub) -> None:
     p.add_argument("--label", metavar="L",
                    help="draw examples of class L, a number or a name such as dress (a "
                         "conditional model, such as preset cgan)")
+    p.add_argument("--steps", type=int, metavar="S",
+                   help="a diffusion model's sampler visits S of its T timesteps, from T - 1 "
+                        "down (default: the run's)")
+    p.add_argument("--sampler", choices=["ddim", "ddpm"],
+                   help="a diffusion model's sampler: DDIM or DDPM's ancestral sampling")
+    p.add_argument("--eta", type=float, metavar="E",
+                   help="DDIM's noise: 0 deterministic (default) to 1 (DDPM's small variance)")
+    p.add_argument("--variance", choices=["small", "large"],
+                   help="the ddpm sampler's noise: the posterior's variance (small) or beta (large)")
+    p.add_argument("--guidance", type=float, metavar="W",
+                   help="classifier-free guidance of a conditional diffusion model: 0 "
+                        "unconditional, 1 conditional, more: stronger")
     p.set_defaults(handler=cmd_generate)
 
     text = "synthetic labelled examples from a conditional model"

@@ -15,7 +15,7 @@ from typing import Any
 
 from aegan.errors import ConfigError
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "nadam")
 DEVICES = ("auto", "cpu", "cuda")
 SCALES = ("unit", "symmetric")  # pixel ranges [0, 1] and [-1, 1]
 DATA_KINDS = ("auto", "vectors", "images", "sequences", "image-sequences")

@@ -4,7 +4,9 @@ Each network a user would deploy is exported on its own, chosen by the capabilit
 it (:data:`PARTS`: the encoder of an :class:`~aegan.models.Encoder`, the decoder or generator
 of a :class:`~aegan.models.Decoder`, the classifier of a :class:`~aegan.models.Labeller`, the
 translator of a :class:`~aegan.models.Translator`, the forecaster of a
-:class:`~aegan.models.Predictor`); a family with a new capability adds a row with
+:class:`~aegan.models.Predictor`, the denoiser of an :class:`~aegan.models.IterativeSampler`
+with its noise schedule in ``export.json``: the encoder and decoder of such a model are whole
+sampling loops, left to the user's sampler); a family with a new capability adds a row with
 :func:`exportable`, never a branch on its name. Every export takes any batch size, and is
 checked before anything is written: it is run (onnxruntime for ONNX, ``torch.jit.load`` for
 TorchScript) on random inputs of two batch sizes other than the one it was traced with, and
@@ -37,8 +39,8 @@ from aegan import __version__
 from aegan.capabilities import require_any
 from aegan.errors import AeganError, ConfigError
 from aegan.io import load_run
-from aegan.models import (ConditionalSampler, Decoder, Encoder, Labeller, Predictor, Translator,
-                          can)
+from aegan.models import (ConditionalSampler, Decoder, Encoder, IterativeSampler, Labeller,
+                          Predictor, Translator, can)
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 OPSET = 17
@@ -93,22 +95,29 @@ class Network:
     module: nn.Module
     inputs: list[Port]
     outputs: list[Port]
+    metadata: dict | None = None  # written beside the ports in export.json
 
 
 @dataclass(frozen=True)
 class Part:
     capability: type
     build: Callable[[nn.Module], Network]
+    unless: type | None = None  # not for models that declare this capability
+
+
+def _offered(part: Part, model) -> bool:
+    return can(model, part.capability) and not (part.unless and can(model, part.unless))
 
 
 PARTS: list[Part] = []
 
 
-def exportable(capability: type):
-    """Register ``build(model) -> Network`` for the models that declare ``capability``."""
+def exportable(capability: type, unless: type | None = None):
+    """Register ``build(model) -> Network`` for the models that declare ``capability`` (and not
+    ``unless``)."""
 
     def register(build):
-        PARTS.append(Part(capability, build))
+        PARTS.append(Part(capability, build, unless))
         return build
 
     return register
@@ -131,7 +140,7 @@ def _out(model, module: nn.Module, inputs: list[Port], name: str, value_range) -
     return Port(name, tuple(out.shape[1:]), dtype, value_range)
 
 
-@exportable(Encoder)
+@exportable(Encoder, unless=IterativeSampler)
 def _encoder(model) -> Network:
     module, inputs = Call(model, lambda m, x: m.encode(x)), [_inputs(model)]
     return Network("encoder", "the encoder: examples to their codings (for a VAE, the mean of "
@@ -145,7 +154,7 @@ def _coding_shape(model) -> tuple[int, ...]:
         return tuple(model.encode(torch.zeros((1, *model.sample_shape))).shape[1:])
 
 
-@exportable(Decoder)
+@exportable(Decoder, unless=IterativeSampler)
 def _decoder(model) -> Network:
     inputs = [Port("codings", _coding_shape(model), "float32", None)]
     if can(model, ConditionalSampler):  # decodes codings as examples of chosen classes
@@ -183,6 +192,28 @@ def _forecaster(model) -> Network:
     inputs = [_inputs(model, "context")]
     return Network("forecaster", f"the forecaster: context frames to the {steps} that follow",
                    module, inputs, [_out(model, module, inputs, "frames", _range(model))])
+
+
+@exportable(IterativeSampler)
+def _denoiser(model) -> Network:
+    schedule = model.schedule()
+    inputs = [Port("noisy", tuple(model.sample_shape), "float32", None),
+              Port("timesteps", (), "int64", (0, model.num_timesteps - 1))]
+    if can(model, ConditionalSampler):  # the label num_classes: no class (unguided)
+        inputs.append(Port("labels", (), "int64", (0, model.num_classes)))
+        module = Call(model, lambda m, x, t, y: m.denoise(x, t, y))
+    else:
+        module = Call(model, lambda m, x, t: m.denoise(x, t))
+    prediction = schedule["prediction"]
+    what = (f"the denoiser: noisy images x_t at timesteps t (0 to {model.num_timesteps - 1}) to "
+            f"its prediction of {PREDICTIONS.get(prediction, prediction)}; export.json holds the "
+            "schedule (alphas_cumprod) a sampler needs")
+    return Network("denoiser", what, module, inputs,
+                   [_out(model, module, inputs, "prediction", None)], {"schedule": schedule})
+
+
+PREDICTIONS = {"eps": "the noise (epsilon)", "x0": "the clean image x0",
+               "v": "v = sqrt(abar) eps - sqrt(1 - abar) x0"}
 
 
 # -- formats -----------------------------------------------------------------------------------
@@ -285,7 +316,7 @@ def _check(net: Network, run: Callable, fmt: str) -> float:
 
 def networks(model) -> list[Network]:
     """The networks of ``model`` that :data:`PARTS` export, in the table's order."""
-    return [part.build(model) for part in PARTS if can(model, part.capability)]
+    return [part.build(model) for part in PARTS if _offered(part, model)]
 
 
 def export_model(model, fmt: str, out: str | Path, source: str = "") -> list[dict]:
@@ -297,7 +328,8 @@ def export_model(model, fmt: str, out: str | Path, source: str = "") -> list[dic
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise AeganError(f"{out} already exists and is not an empty folder; choose another --out")
     require_any(model, tuple(p.capability for p in PARTS), "be exported (aegan export writes "
-                "encoders, decoders, generators, classifiers, translators and forecasters)",
+                "encoders, decoders, generators, classifiers, translators, forecasters and "
+                "denoisers)",
                 source or "this model")
     model = model.eval()
     records = []
@@ -309,7 +341,8 @@ def export_model(model, fmt: str, out: str | Path, source: str = "") -> list[dic
             run = WRITERS[fmt](net, example, Path(tmp) / file)
             records.append({"file": file, "what": net.what, "max_difference": _check(net, run, fmt),
                             "inputs": [asdict(p) for p in net.inputs],
-                            "outputs": [asdict(p) for p in net.outputs]})
+                            "outputs": [asdict(p) for p in net.outputs],
+                            **(net.metadata or {})})
         manifest = {"format": fmt, "source": source, "aegan": __version__,
                     "torch": torch.__version__, "opset": OPSET if fmt == "onnx" else None,
                     "family": model.family, "networks": records}

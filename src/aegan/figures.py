@@ -5,6 +5,10 @@ semantic interpolation and latent traversals for image models that sample from c
 :class:`~aegan.models.LatentSampler`); a codings map (t-SNE when the codings are wider than 2)
 for labelled data (an :class:`~aegan.models.Encoder`); the book's figure 17-2 for 2-D codings of
 3-D data.
+
+An :class:`~aegan.models.IterativeSampler` (a diffusion model) gets the denoising trajectory
+instead of traversals (its codings are noise, one value per pixel: moving one shows nothing),
+and no codings map (its encoder runs the sampler backwards, many network passes per image).
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from aegan.data import Dataset
 from aegan.errors import ConfigError, RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
-from aegan.models import (ConditionalSampler, Denoiser, Encoder, LatentSampler, Reconstructor,
-                          Sampler, can)
+from aegan.models import (ConditionalSampler, Denoiser, Encoder, IterativeSampler, LatentSampler,
+                          Reconstructor, Sampler, can)
 from aegan.run import load_run_data
 from aegan.train import STEPS
 
@@ -80,10 +84,14 @@ def _jobs(history, steps, data, model, seed: int, mode: str) -> list[Job]:
     if can(model, Sampler) and images:
         jobs.append(("samples.png", lambda: _samples_figure(model, seed)))
     if can(model, LatentSampler) and images:
+        jobs.append(("interpolation.png", lambda: generation.grid_figure(model, seed)))
+    if can(model, IterativeSampler) and images:  # the denoising trajectory, x_t every few steps
+        jobs.append(("trajectory.png", lambda: generation.trajectory_figure(model, seed)))
+    elif can(model, LatentSampler) and images:
         dims = list(range(min(model.z_dim, 10)))
-        jobs += [("interpolation.png", lambda: generation.grid_figure(model, seed)),
-                 ("traversals.png", lambda: generation.traversal_figure(model, dims))]
-    if can(model, Encoder):
+        jobs.append(("traversals.png", lambda: generation.traversal_figure(model, dims)))
+    if can(model, Encoder) and not can(model, IterativeSampler):  # a diffusion model's codings
+        # are its DDIM-inverted noise: no map to draw
         jobs += _coding_jobs(data, model, x, y, seed)
     return jobs
 

@@ -4,41 +4,50 @@ Fashion MNIST images" and "Semantic interpolation").
 Which runs can do what is decided by the capabilities their model declares
 (:mod:`aegan.models.base`), never by its family's name:
 
-- ``generate`` needs a :class:`~aegan.models.Sampler` (VAEs, GANs), ``--label`` and ``augment``
-  a :class:`~aegan.models.ConditionalSampler`;
+- ``generate`` needs a :class:`~aegan.models.Sampler` (VAEs, GANs, diffusion models),
+  ``--label`` and ``augment`` a :class:`~aegan.models.ConditionalSampler`, the sampling options
+  (``--steps``, ``--eta``, ``--guidance``, ``--sampler``, ``--variance``) an
+  :class:`~aegan.models.IterativeSampler`, which also draws the denoising trajectory;
 - the semantic-interpolation grid and traversals need a :class:`~aegan.models.LatentSampler`
   (prior codings and ``decode``); a traversal holds the other codings at the model's
   ``traversal_base`` (a VAE: the prior's mean, 0; a GAN: one draw from the prior);
 - a straight line between two images' codings needs an :class:`~aegan.models.Encoder` and a
   :class:`~aegan.models.Decoder`.
 
+Lines and grids move between codings by the model's ``interpolate``: straight lines unless the
+family says otherwise (a diffusion model's noise: great circles).
+
 The semantic interpolation follows the book: 12 codings drawn from the prior are laid on a 3x4
 grid, the grid is resized bilinearly to 5x7, and every coding of the larger grid is decoded.
 The book's ``tf.image.resize`` uses half-pixel centres, which moves the original codings off
 the grid's nodes; here the corners are aligned, so the framed cells are exactly the images of
-the original codings.
+the original codings. The resize is bilinear when the model interpolates linearly: along each
+row, then along each column.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from aegan import progress, viz
 from aegan.capabilities import require
 from aegan.errors import ConfigError, RunError, did_you_mean
 from aegan.fileio import atomic_write_bytes
 from aegan.io import load_run
-from aegan.models import ConditionalSampler, Decoder, Encoder, LatentSampler, Sampler, can
+from aegan.models import (ConditionalSampler, Decoder, Encoder, IterativeSampler, LatentSampler,
+                          Sampler, can)
 from aegan.run import load_run_data
 
 log = logging.getLogger(__name__)
+
+PREVIEW_STEPS = 25  # an iterative sampler's per-epoch grids: deterministic DDIM at this many steps
 
 
 def _check_images(shape: tuple[int, ...], what: str) -> None:
@@ -58,20 +67,40 @@ def displayable(model, images: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def sample(model, n: int, seed: int = 0, batch_size: int = 1024, labels=None) -> np.ndarray:
+def sample(model, n: int, seed: int = 0, batch_size: int = 1024, labels=None,
+           options: dict | None = None) -> np.ndarray:
     """``n`` samples ``[n, *sample_shape]`` drawn with a generator seeded by ``seed``; with
-    ``labels`` (one label, or ``[n]``), of those classes (a conditional model)."""
+    ``labels`` (one label, or ``[n]``), of those classes (a conditional model); ``options``:
+    an :class:`~aegan.models.IterativeSampler`'s sampling options."""
     generator = torch.Generator().manual_seed(seed)
     parts = []
     for start in progress.track(range(0, n, batch_size), f"drawing {n:,} samples",
                                 unit="batches"):
         m = min(batch_size, n - start)
-        if labels is None:
-            parts.append(model.sample(m, generator).cpu().numpy())
-        else:
-            part = labels if np.ndim(labels) == 0 else labels[start:start + m]
-            parts.append(model.sample(m, generator, labels=part).cpu().numpy())
+        kwargs = dict(options or {})
+        if labels is not None:
+            kwargs["labels"] = labels if np.ndim(labels) == 0 else labels[start:start + m]
+        parts.append(model.sample(m, generator, **kwargs).cpu().numpy())
     return np.concatenate(parts).astype(np.float32)
+
+
+def preview_options(model) -> dict:
+    """Sampling options for quick looks during training (the per-epoch grids): an
+    :class:`~aegan.models.IterativeSampler` samples by deterministic DDIM at
+    :data:`PREVIEW_STEPS` steps, whatever its default; other models have no options."""
+    if not can(model, IterativeSampler):
+        return {}
+    return {"sampler": "ddim", "steps": min(PREVIEW_STEPS, model.num_timesteps), "eta": 0.0}
+
+
+def sampling_options(model, run_dir, **given) -> dict:
+    """The sampling options given (None: not given); refused unless the model is an
+    :class:`~aegan.models.IterativeSampler`."""
+    options = {k: v for k, v in given.items() if v is not None}
+    if options:
+        flags = ", ".join("--" + k for k in options)
+        require(model, IterativeSampler, f"take sampling options ({flags})", str(run_dir))
+    return options
 
 
 def class_label(model, label: int | str) -> int:
@@ -116,13 +145,16 @@ def _check_out(out: Path) -> None:
 
 
 def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: int = 0,
-             npy: str | Path | None = None,
-             label: int | str | None = None) -> tuple[np.ndarray, list[Path], str]:
+             npy: str | Path | None = None, label: int | str | None = None,
+             steps: int | None = None, eta: float | None = None, guidance: float | None = None,
+             sampler: str | None = None,
+             variance: str | None = None) -> tuple[np.ndarray, list[Path], str, float]:
     """Draw ``n`` samples from a run's model (of class ``label``, an index or a name, for a
-    conditional model); write them as one grid (``out`` with an image suffix: .png, .jpg,
-    ...), one PNG each in the new folder ``out`` (no suffix), and/or a ``.npy`` array (in the
-    model's value range). Returns the samples, the paths written and what they are ("from the
-    prior", "of class 3 (Dress)")."""
+    conditional model; an :class:`~aegan.models.IterativeSampler` with the sampling options
+    given); write them as one grid (``out`` with an image suffix: .png, .jpg, ...), one PNG each
+    in the new folder ``out`` (no suffix), and/or a ``.npy`` array (in the model's value range).
+    Returns the samples, the paths written, what they are ("from the prior", "of class 3
+    (Dress)") and the seconds that sampling took."""
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     if out is None and npy is None:
@@ -134,19 +166,23 @@ def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: i
         _check_out(out)
     _, model = load_run(run_dir)
     require(model, Sampler, "generate samples", str(run_dir))
+    options = sampling_options(model, run_dir, steps=steps, eta=eta, guidance=guidance,
+                               sampler=sampler, variance=variance)
     if label is not None:
         require(model, ConditionalSampler, "generate examples of a chosen class (--label)",
                 str(run_dir))
         label = class_label(model, label)
     if out is not None:
         _check_images(model.sample_shape, "write the samples with --npy FILE.npy instead")
-    samples = sample(model, n, seed, labels=label)
+    start = time.perf_counter()
+    samples = sample(model, n, seed, labels=label, options=options)
+    seconds = time.perf_counter() - start
     of = "from the prior" if label is None else f"of class {describe_class(model, label)}"
     written = write_samples(displayable(model, samples), out, f"{n} samples {of}")
     if npy is not None:
         np.save(npy, samples)
         written.append(Path(npy))
-    return samples, written, of
+    return samples, written, of, seconds
 
 
 def augment(run_dir: str | Path, per_class: int, out: str | Path,
@@ -178,18 +214,22 @@ def epoch_samples(model, run_dir: Path, seed: int, n: int = 36):
     n = rows * cols if classes else n
     names = [model.spec.class_name(k) for k in range(classes)] if classes else None
 
+    options = preview_options(model)
+    how = f" (DDIM, {options['steps']} steps)" if options else ""
+
     def draw(event) -> None:
         if event.label:  # a pretraining stage, not the model's own training
             return
         was_training = model.training
         model.eval()
-        images = sample(model, n, seed)  # a conditional model's classes in turn
+        images = sample(model, n, seed, options=options)  # a conditional model's classes in turn
         model.train(was_training)
         folder = run_dir / "samples"
         folder.mkdir(exist_ok=True)
         epoch = event.record["epoch"]
-        viz.save(viz.image_grid(displayable(model, images), rows, cols, title=f"epoch {epoch}",
-                                col_labels=names), folder / f"epoch_{epoch:03d}.png")
+        viz.save(viz.image_grid(displayable(model, images), rows, cols,
+                                title=f"epoch {epoch}{how}", col_labels=names),
+                 folder / f"epoch_{epoch:03d}.png")
 
     return draw
 
@@ -214,22 +254,37 @@ def semantic_grid(model, seed: int = 0, rows: int = 3, cols: int = 4, out_rows: 
     ``[out_rows * out_cols, *shape]`` and the ``[out_rows, out_cols]`` mask of the cells that
     hold an original coding."""
     z = model.sample_codings(rows * cols, torch.Generator().manual_seed(seed))  # [12, z]
-    grid = z.t().reshape(1, -1, rows, cols)  # [1, z, rows, cols]: one channel per dimension
-    big = F.interpolate(grid, size=(out_rows, out_cols), mode="bilinear", align_corners=True)
-    images = model.decode(big.reshape(z.shape[1], -1).t())
+    grid = z.reshape(rows, cols, -1)
+    wide = _resize_axis(model, grid, out_cols, axis=1)  # [rows, out_cols, z]
+    big = _resize_axis(model, wide, out_rows, axis=0)  # [out_rows, out_cols, z]
+    images = model.decode(big.reshape(out_rows * out_cols, -1))
     r, c = np.arange(out_rows), np.arange(out_cols)
     framed = np.outer(r * (rows - 1) % max(out_rows - 1, 1) == 0,
                       c * (cols - 1) % max(out_cols - 1, 1) == 0)
     return images.numpy(), framed
 
 
+def _resize_axis(model, grid: torch.Tensor, size: int, axis: int) -> torch.Tensor:
+    """``grid`` ``[A, B, z]`` resampled to ``size`` points along ``axis`` (corners aligned), each
+    between its two neighbours by ``model.interpolate``."""
+    n = grid.shape[axis]
+    grid = grid.movedim(axis, 0)  # [n, other, z]
+    if n == 1:
+        return grid.expand(size, *grid.shape[1:]).movedim(0, axis)
+    position = torch.arange(size, dtype=torch.float32) * ((n - 1) / max(size - 1, 1))
+    low = position.floor().long().clamp(max=n - 2)
+    frac = (position - low).reshape(-1, 1, 1)  # [size, 1, 1]
+    return model.interpolate(grid[low], grid[low + 1], frac).movedim(0, axis)
+
+
 @torch.no_grad()
 def line(model, x_a: np.ndarray, x_b: np.ndarray, steps: int = 9) -> np.ndarray:
-    """Decoded codings on the straight line from ``encode(x_a)`` to ``encode(x_b)``
-    (``steps`` points, both ends included): ``[steps, *shape]``."""
+    """Decoded codings on the line (the model's ``interpolate``: straight unless the family
+    says otherwise) from ``encode(x_a)`` to ``encode(x_b)`` (``steps`` points, both ends
+    included): ``[steps, *shape]``."""
     z = model.encode(torch.as_tensor(np.stack([x_a, x_b])))  # [2, z]
     t = torch.linspace(0, 1, steps).unsqueeze(1)
-    return model.decode((1 - t) * z[0] + t * z[1]).numpy()
+    return model.decode(model.interpolate(z[0], z[1], t)).numpy()
 
 
 @torch.no_grad()
@@ -275,6 +330,16 @@ def traversal_figure(model, dims: list[int] | None = None, steps: int = 9, span:
     return viz.image_grid(displayable(model, images), len(dims), steps,
                           row_labels=[f"z[{d}]" for d in dims],
                           title=f"each coding from -{span:g} to {span:g}, {others}")
+
+
+def trajectory_figure(model, seed: int = 0, n: int = 6, frames: int = 8):
+    """An :class:`~aegan.models.IterativeSampler`'s denoising: ``n`` samples (rows) seen at
+    ``frames`` steps of one sampling run (columns, from the noise to the samples)."""
+    at, x = model.trajectory(n, torch.Generator().manual_seed(seed), frames)  # [frames, n, ...]
+    images = x.transpose(0, 1).reshape(-1, *x.shape[2:]).cpu().numpy()  # row by row
+    return viz.image_grid(displayable(model, images), n, len(at),
+                          col_labels=[f"t = {t}" for t in at],
+                          title=f"denoising, {model.num_timesteps} timesteps (t = 0: the samples)")
 
 
 def line_figure(model, x: np.ndarray, i: int, j: int, steps: int = 9, where: str = "the data"):

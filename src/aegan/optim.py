@@ -1,6 +1,7 @@
 """Optimizers from an :class:`~aegan.config.OptimConfig`, shared by every model family.
 
 Defaults follow PyTorch; a config may set Keras's ``rho`` and ``eps`` to reproduce the book.
+``nadam`` is ``torch.optim.NAdam`` (its momentum decay 0.004 is Keras' Nadam's, too).
 ``cfg.kernels`` chooses how the update runs: ``foreach`` (multi-tensor kernels), ``fused`` (one
 pass over each tensor's memory) or ``loop`` (the reference for-loop over tensors). ``auto``
 picks what measured fastest (``benchmarks/kernels.py``; benchmarks/RESULTS.md, "Closed-form
@@ -39,6 +40,8 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimConfig) -> to
         return torch.optim.Adam(params, betas=cfg.betas, **common, **extra)
     if cfg.name == "adamw":
         return torch.optim.AdamW(params, betas=cfg.betas, **common, **extra)
+    if cfg.name == "nadam":  # Adam with Nesterov momentum (Dozat 2016), Keras' Nadam's schedule
+        return torch.optim.NAdam(params, betas=cfg.betas, **common, **extra)
     alpha = {} if cfg.rho is None else {"alpha": cfg.rho}
     if kernels == "fused" and cfg.momentum == 0 and FusedRMSprop.available():
         return FusedRMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **alpha, **extra)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from aegan.errors import ConfigError
+from aegan.generation import preview_options
 from aegan.models import Reconstructor, Sampler, can
 from aegan.train import EpochEnd
 
@@ -81,7 +82,8 @@ class TensorBoardLogger:
                     grids["reconstructions"] = image_rows([self.x.numpy(), recon])
                 if can(model, Sampler):
                     generator = torch.Generator().manual_seed(self.seed)  # as generation.sample
-                    samples = model.sample(SHOWN, generator).cpu().numpy()
+                    options = preview_options(model)  # an iterative sampler: a quick one
+                    samples = model.sample(SHOWN, generator, **options).cpu().numpy()
                     grids["samples"] = image_rows([samples])
             finally:
                 model.train(was_training)

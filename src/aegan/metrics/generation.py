@@ -122,9 +122,10 @@ def class_coverage(predicted: np.ndarray, n_classes: int, share: float = COVERAG
 
 
 # -- samples and features of a run -----------------------------------------------------------
-def draw_samples(model, n: int, seed: int, batch_size: int = 1024) -> np.ndarray:
+def draw_samples(model, n: int, seed: int, batch_size: int = 1024, **options) -> np.ndarray:
     """``n`` samples ``[n, *sample_shape]`` from ``model.sample(n, generator)``; a
-    :class:`~aegan.models.ConditionalSampler` gets its classes in turn."""
+    :class:`~aegan.models.ConditionalSampler` gets its classes in turn; ``options``: an
+    :class:`~aegan.models.IterativeSampler`'s sampling options (none: its defaults)."""
     generator = torch.Generator().manual_seed(seed)
     conditional = can(model, ConditionalSampler)
     out = []
@@ -133,7 +134,7 @@ def draw_samples(model, n: int, seed: int, batch_size: int = 1024) -> np.ndarray
                                     unit="batches"):
             count = min(batch_size, n - start)
             labels = torch.arange(start, start + count) % model.num_classes if conditional else None
-            kwargs = {"labels": labels} if conditional else {}
+            kwargs = {"labels": labels, **options} if conditional else dict(options)
             out.append(model.sample(count, generator, **kwargs).detach().cpu().float().numpy())
     return np.concatenate(out)
 

@@ -1,19 +1,22 @@
 """Model families, one file each; each registers itself with its config dataclass and declares
 the capabilities of :mod:`aegan.models.base`."""
 
-from aegan.models import autoencoder, classifier, gan, vae  # noqa: F401  (register the families)
+# the families register themselves
+from aegan.models import autoencoder, classifier, diffusion, gan, vae  # noqa: F401
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import (CAPABILITIES, ConditionalSampler, Decoder, Denoiser, Encoder,
-                               Labeller, LatentSampler, Likelihood, Model, Needs, Predictor,
-                               Reconstructor, Sampler, Translator, can)
+                               IterativeSampler, Labeller, LatentSampler, Likelihood, Model, Needs,
+                               Predictor, Reconstructor, Sampler, Translator, can)
 from aegan.models.classifier import Classifier, ClassifierConfig
+from aegan.models.diffusion import Diffusion, DiffusionConfig
 from aegan.models.gan import GAN, GANConfig
 from aegan.models.registry import (MODELS, build_model, model_class, model_config_from_dict,
                                    register_model)
 from aegan.models.vae import VAE, VAEConfig
 
 __all__ = ["CAPABILITIES", "GAN", "MODELS", "VAE", "Autoencoder", "AutoencoderConfig", "Classifier",
-           "ClassifierConfig", "ConditionalSampler", "Decoder", "Denoiser", "Encoder", "GANConfig",
-           "Labeller", "LatentSampler", "Likelihood", "Model", "Needs", "Predictor",
-           "Reconstructor", "Sampler", "Translator", "VAEConfig", "build_model", "can",
-           "model_class", "model_config_from_dict", "register_model"]
+           "ClassifierConfig", "ConditionalSampler", "Decoder", "Denoiser", "Diffusion",
+           "DiffusionConfig", "Encoder", "GANConfig", "IterativeSampler", "Labeller",
+           "LatentSampler", "Likelihood", "Model", "Needs", "Predictor", "Reconstructor", "Sampler",
+           "Translator", "VAEConfig", "build_model", "can", "model_class",
+           "model_config_from_dict", "register_model"]

@@ -100,6 +100,12 @@ class LatentSampler(Decoder, Sampler, Protocol):
     def traversal_base(self, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.zeros(self.z_dim)
 
+    def interpolate(self, z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Codings between ``z_a`` and ``z_b`` ``[..., z_dim]`` at fractions ``t`` ``[..., 1]``
+        (0 gives ``z_a``, 1 ``z_b``): the straight line ``(1 - t) z_a + t z_b`` unless the
+        family says otherwise (a diffusion model's noise: the great circle)."""
+        return (1 - t) * z_a + t * z_b
+
 
 @runtime_checkable
 class ConditionalSampler(Sampler, Protocol):
@@ -112,6 +118,42 @@ class ConditionalSampler(Sampler, Protocol):
 
     def sample(self, n: int, generator: torch.Generator | None = None,
                labels: torch.Tensor | int | None = None) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class IterativeSampler(Sampler, Protocol):
+    """A sampler that turns noise into examples over steps (a diffusion model), with options
+    chosen at sampling time. ``num_timesteps``: T, the steps of its noising process.
+
+    ``sample(n, generator=None, labels=None, *, steps=None, sampler=None, eta=None,
+    variance=None, guidance=None) -> [n, *sample_shape]`` in ``value_range``: ``steps`` S, how
+    many of the T timesteps the sampler visits (1 to T, from T - 1 down); ``sampler``
+    ``"ddim"`` (``eta`` from 0, deterministic, to 1) or ``"ddpm"`` (ancestral, ``variance``
+    ``"small"``, the posterior's, or ``"large"``, beta); ``guidance`` w, the scale of
+    classifier-free guidance of a conditional model (0: unconditional, 1: conditional, more:
+    stronger; an unconditional model refuses it). ``labels`` as for a
+    :class:`ConditionalSampler` (an unconditional model takes none). None keeps the model's
+    default; a bad option raises :class:`~aegan.errors.ConfigError` before any work.
+
+    ``trajectory(n, generator=None, frames=8, labels=None, **options) -> (timesteps, x)``:
+    one sampling run seen at ``frames`` of its steps spread evenly, the last the samples:
+    ``timesteps`` (the step each frame follows) and ``x`` ``[frames, n, *sample_shape]``.
+
+    ``denoise(x_t, t, labels=None)``: one pass of the network that samples (what ``aegan
+    export`` writes), and ``schedule() -> dict``: what it predicts and the noise schedule."""
+
+    num_timesteps: int
+
+    def sample(self, n: int, generator: torch.Generator | None = None, labels=None, *,
+               steps: int | None = None, sampler: str | None = None, eta: float | None = None,
+               variance: str | None = None, guidance: float | None = None) -> torch.Tensor: ...
+
+    def trajectory(self, n: int, generator: torch.Generator | None = None, frames: int = 8,
+                   labels=None, **options): ...
+
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, labels=None) -> torch.Tensor: ...
+
+    def schedule(self) -> dict: ...
 
 
 @runtime_checkable
@@ -156,8 +198,8 @@ class Predictor(Protocol):
 CAPABILITIES: dict[type, str] = {
     Encoder: "encode", Decoder: "decode", Reconstructor: "reconstruct", Denoiser: "denoise",
     Sampler: "sample", LatentSampler: "sample-codings", ConditionalSampler: "sample-class",
-    Likelihood: "likelihood", Labeller: "classify", Translator: "translate",
-    Predictor: "predict",
+    IterativeSampler: "sample-steps", Likelihood: "likelihood", Labeller: "classify",
+    Translator: "translate", Predictor: "predict",
 }
 
 

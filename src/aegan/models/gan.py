@@ -33,6 +33,7 @@ from aegan.config import ConfigError, OptimConfig
 from aegan.errors import DataError
 from aegan.models import closed_form
 from aegan.models.base import ConditionalSampler, LatentSampler, Model, Needs
+from aegan.models.ema import ema_decay, ema_update_
 from aegan.models.gan_losses import LOSSES, gradient_penalty
 from aegan.models.registry import register_model
 from aegan.nets.gan import (Discriminator, Generator, apply_spectral_norm, book_dcgan_players,
@@ -158,16 +159,6 @@ def frozen(module: nn.Module):
             m.track_running_stats = True
         for m in spectral:
             m.train()
-
-
-@torch.no_grad()
-def ema_update_(average: nn.Module, live: nn.Module, decay: float) -> None:
-    """``average = decay * average + (1 - decay) * live`` for every weight; buffers (batch-norm
-    statistics) are copied."""
-    for a, p in zip(average.parameters(), live.parameters()):
-        a.mul_(decay).add_(p, alpha=1 - decay)
-    for a, b in zip(average.buffers(), live.buffers()):
-        a.copy_(b)
 
 
 @register_model("gan", GANConfig)
@@ -339,10 +330,8 @@ class GAN(Model, LatentSampler, ConditionalSampler):
             self.ema_updates += 1
 
     def ema_decay(self, updates: int) -> float:
-        """The average's decay at its ``updates``-th update: ``min(ema, (1 + t) / (10 + t))``,
-        a warm-up (as TensorFlow's ExponentialMovingAverage with ``num_updates``) so that early
-        samples are not the initial weights'; ``ema`` itself after ``9 / (1 - ema)`` updates."""
-        return min(self.config.ema, (1 + updates) / (10 + updates))
+        """The average's decay at its ``updates``-th update (:func:`aegan.models.ema.ema_decay`)."""
+        return ema_decay(self.config.ema, updates)
 
     def _batch_labels(self, batch) -> torch.Tensor | None:
         if not self.num_classes:

@@ -1,0 +1,407 @@
+"""Diffusion models on Fashion-MNIST: the pilots that chose the ``ddpm`` preset, FID against
+the number of sampling steps with the sampling speed, and the memorisation check.
+
+Five commands, each writing JSON lines (``--json FILE`` appends them):
+
+``speed``: a preset's (with changes) training step and network pass in milliseconds per image,
+wall and CPU time, on random images after two warm-up steps.
+
+``pilot``: a preset with changes (``--set section.key=JSON``) trained for ``--steps`` optimizer
+steps (or ``--minutes`` of wall time, if that ends first) by the model's own ``training_step``
+on shuffled batches (as the Trainer runs it), timed in CPU seconds of the process (a shared
+machine's load stretches wall time, much less CPU time), then the
+validation loss of the live network and of its moving average at fixed timesteps and noise
+(2,000 validation images), samples per second, and the FID of ``--eval-n`` samples (DDIM,
+``--eval-steps`` steps) against as many test images in the features of aegan's domain
+classifier (``aegan.metrics.features``: a small CNN trained on the 55,000 training images and
+cached). A short run, for comparing settings at equal steps and their cost; not a measure of
+a finished model.
+
+``sample``: ``--n`` samples of a trained run with the sampling options given, from the run's
+seed in batches of ``--batch-size`` (1024: the very draws of ``aegan evaluate``; a conditional
+run's classes in turn), saved as 8-bit levels (what the FID Inception network sees: lossless
+for FID) with the seconds taken and images per second.
+
+``fid``: the Inception FID of sample files against the 10,000 test images: aegan's Inception
+features and Fréchet distance, the protocol of ``aegan evaluate RUN --metrics fid --features
+inception --n-samples 10000 --split test`` (all 10,000 test images; their features are cached
+in ``--cache``, so each further file costs only its own features); classifier FID beside it.
+
+``memorisation``: for each sample, the distance to its nearest training image in the
+classifier's features, beside each test image's distance to its nearest training image (the
+test images were never trained on: their distances are what a model that does not copy
+should match); quantiles, the share of samples nearer than the test images' 1st and 5th
+percentiles, and a figure of the samples nearest to a training image with that image.
+
+Usage (see benchmarks/RESULTS.md, "Diffusion", for the runs)::
+
+    OMP_NUM_THREADS=1 python benchmarks/diffusion.py pilot --preset ddpm --steps 600 \\
+        --set model.channels=[16,32,64] --name c16 --data-dir DATA --json pilots.jsonl
+    OMP_NUM_THREADS=1 python benchmarks/diffusion.py sample runs/ddpm --steps 50 --n 10000 \\
+        --out samples/
+    OMP_NUM_THREADS=1 python benchmarks/diffusion.py fid samples/*.npy --data-dir DATA
+    OMP_NUM_THREADS=1 python benchmarks/diffusion.py memorisation samples/ddim-eta0-S50.npy \\
+        --data-dir DATA --figure memorisation.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aegan.data import Batch
+from aegan.io import load_run, save_model, write_json, writing_run
+from aegan.metrics.features import InceptionFeatures, classifier_features, find_inception
+from aegan.metrics.generation import draw_samples, feature_stats, frechet_distance
+from aegan.models import build_model
+from aegan.presets import get_preset
+from aegan.run import load_data
+
+DATA = "fashion-mnist"
+
+
+def machine() -> dict:
+    return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": platform.node(),
+            "processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "load": round(os.getloadavg()[0], 2), "torch": torch.__version__,
+            "threads": torch.get_num_threads()}
+
+
+def emit(row: dict, path: str | None) -> None:
+    print(json.dumps(row), flush=True)
+    if path:
+        with open(path, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+
+
+def fid_of(real: np.ndarray, fake: np.ndarray) -> float:
+    return frechet_distance(*feature_stats(real), *feature_stats(fake))
+
+
+def levels(x: np.ndarray, value_range=(-1.0, 1.0)) -> np.ndarray:
+    """Images in ``value_range`` as the 256 levels of a PNG (what the Inception input keeps)."""
+    low, high = value_range
+    return np.clip(np.round((x - low) / (high - low) * 255), 0, 255).astype(np.uint8)
+
+
+def unit(images: np.ndarray) -> np.ndarray:
+    """8-bit levels back to [0, 1] float32."""
+    return images.astype(np.float32) / 255.0
+
+
+# -- pilot -------------------------------------------------------------------------------------
+def _configured(preset: str, changes: list[str]):
+    config = get_preset(preset)
+    for change in changes:
+        key, _, value = change.partition("=")
+        section, _, name = key.partition(".")
+        config = config.replace(section, **{name: json.loads(value)})
+    return config
+
+
+def _classifier_fid(fake: np.ndarray, data_dir) -> float:
+    """FID of samples in [0, 1] against as many test images, in the features of the classifier
+    that aegan trains on the 55,000 training images in [0, 1] (cached)."""
+    from aegan.data import load_dataset
+
+    data = load_dataset(DATA, data_dir)
+    clf = classifier_features(data.train.inputs, data.train.labels, data.name)
+    return fid_of(clf(_test_subset(data, len(fake))), clf(fake))
+
+
+def _test_subset(data, n: int) -> np.ndarray:
+    """``n`` test images, a fixed random choice (all 10,000 for n = 10,000)."""
+    return data.test.inputs[np.random.default_rng(0).permutation(len(data.test.inputs))[:n]]
+
+
+def _train_for(model, opts, x: torch.Tensor, y, batch: int, steps: int, seconds: float,
+               seed: int, bf16: bool) -> tuple[int, float, float]:
+    """Shuffled full batches of ``x`` through ``training_step`` (under bf16 autocast when
+    asked, as the Trainer runs it) for ``steps`` steps or ``seconds`` of wall time, whichever
+    ends first: ``(steps, wall seconds, CPU seconds of this process)``."""
+    g, step = torch.Generator().manual_seed(seed), 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.train()
+    while step < steps and time.perf_counter() - wall < seconds:
+        for idx in torch.randperm(len(x), generator=g).split(batch):
+            if len(idx) < batch or step >= steps or time.perf_counter() - wall >= seconds:
+                break
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                model.training_step(Batch(inputs=x[idx], labels=None if y is None else y[idx]),
+                                    opts, step)
+            step += 1
+    return step, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _valid_losses(model, x: torch.Tensor, y) -> dict:
+    model.eval()
+    sums: dict[str, float] = {}
+    for i in range(0, len(x), 500):
+        out = model.validation_step(Batch(inputs=x[i:i + 500],
+                                          labels=None if y is None else y[i:i + 500]))
+        for k, v in out.items():
+            sums[k] = sums.get(k, 0.0) + float(v) * len(x[i:i + 500])
+    return {f"valid_{k}": v / len(x) for k, v in sums.items()}
+
+
+def pilot(a) -> None:
+    config = _configured(a.preset, a.set)
+    data = load_data(config, a.data_dir)
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, data.spec)
+    opts = model.configure_optimizers(config.optim)
+    x = torch.as_tensor(data.train.inputs)
+    y = None if data.train.labels is None or not config.model.num_classes else \
+        torch.as_tensor(data.train.labels)
+    steps, wall, cpu = _train_for(model, opts, x, y, config.train.batch_size, a.steps,
+                                  a.minutes * 60, config.train.seed,
+                                  config.train.precision == "bf16")
+    images = steps * config.train.batch_size
+    row = {"name": a.name, "preset": a.preset, "changes": a.set,
+           "parameters": sum(p.numel() for p in model.net.parameters()), "steps": steps,
+           "images": images, "train_wall_s": round(wall), "train_cpu_s": round(cpu),
+           "ms_per_image_cpu": round(cpu / images * 1000, 2)}
+    if a.save:  # a run folder: the other commands take it
+        config.spec = data.spec
+        with writing_run(a.save, new=True) as run_dir:
+            write_json(run_dir / "config.json", config.to_dict())
+            save_model(run_dir, model)
+    vx, vy = data.valid.select(slice(0, 2000)).inputs, data.valid.select(slice(0, 2000)).labels
+    row.update(_valid_losses(model, torch.as_tensor(vx),
+                             None if y is None else torch.as_tensor(vy)))
+    if not a.eval_n:
+        emit({**row, **machine()}, a.json)
+        return
+    cpu = time.process_time()
+    fake = draw_samples(model, a.eval_n, config.train.seed, 250, steps=a.eval_steps)
+    row["sample_ms_per_image_cpu"] = round((time.process_time() - cpu) / a.eval_n * 1000, 1)
+    fake = unit(levels(fake))  # in [0, 1], as the fid command reads samples
+    row["classifier_fid"] = _classifier_fid(fake, a.data_dir)
+    row.update(eval_n=a.eval_n, eval_steps=a.eval_steps, **machine())
+    if a.out:
+        from aegan import viz
+
+        Path(a.out).mkdir(parents=True, exist_ok=True)
+        viz.save(viz.image_grid(fake[:36], 6, 6, title=a.name), Path(a.out) / f"{a.name}.png")
+    emit(row, a.json)
+
+
+def speed(a) -> None:
+    """Training and sampling cost per image of a preset's network, on random images."""
+    config = _configured(a.preset, a.set)
+    shape = (1, 28, 28)
+    torch.manual_seed(0)
+    model = build_model(config.model, shape)
+    opts = model.configure_optimizers(config.optim)
+    bf16 = config.train.precision == "bf16"
+    b = config.train.batch_size
+    x = torch.rand(b, *shape) * 2 - 1
+    row = {"name": a.name, "preset": a.preset, "changes": a.set, "precision": config.train.precision,
+           "parameters": sum(p.numel() for p in model.net.parameters())}
+    model.train()
+    for i in range(a.repeats + 2):
+        if i == 2:  # after two warm-up steps
+            wall, cpu = time.perf_counter(), time.process_time()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            model.training_step(Batch(inputs=x), opts, i)
+    n = a.repeats * b
+    row.update(train_ms_per_image=round((time.perf_counter() - wall) / n * 1000, 2),
+               train_ms_per_image_cpu=round((time.process_time() - cpu) / n * 1000, 2))
+    model.eval()
+    net, t = (model.net_ema if model.net_ema is not None else model.net), 500
+    for batch in a.batches:
+        xb = torch.randn(batch, *shape)
+        with torch.no_grad():
+            net(xb, torch.full((batch,), t))
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(a.repeats):
+                net(xb, torch.full((batch,), t))
+        row[f"forward_ms_per_image_batch{batch}"] = round(
+            (time.perf_counter() - wall) / (a.repeats * batch) * 1000, 2)
+        row[f"forward_ms_per_image_cpu_batch{batch}"] = round(
+            (time.process_time() - cpu) / (a.repeats * batch) * 1000, 2)
+    emit({**row, **machine()}, a.json)
+
+
+# -- sample, fid ---------------------------------------------------------------------------------
+def _options(a) -> dict:
+    given = {"steps": a.steps, "sampler": a.sampler, "eta": a.eta, "variance": a.variance,
+             "guidance": a.guidance}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def sample(a) -> None:
+    config, model = load_run(a.run)
+    options = _options(a)
+    o = model.sampling_options(**options)
+    stem = f"{o.sampler}-" + (f"eta{o.eta:g}" if o.sampler == "ddim" else o.variance) + f"-S{o.steps}"
+    if o.guidance != 1.0:
+        stem += f"-w{o.guidance:g}"
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    parts, start = [], time.perf_counter()
+    generator = torch.Generator().manual_seed(config.train.seed)  # as draw_samples (evaluate)
+    with torch.no_grad():
+        for first in range(0, a.n, a.batch_size):
+            count = min(a.batch_size, a.n - first)
+            labels = ({"labels": torch.arange(first, first + count) % model.num_classes}
+                      if config.model.num_classes else {})
+            parts.append(model.sample(count, generator, **labels, **options).cpu().numpy())
+            done = first + count
+            print(f"{done}/{a.n} samples, {done / (time.perf_counter() - start):.3f} images/s",
+                  flush=True)
+    seconds = time.perf_counter() - start
+    np.save(out / f"{stem}.npy", levels(np.concatenate(parts)))
+    row = {"run": str(a.run), "preset": config.preset, "file": str(out / f"{stem}.npy"),
+           "n": a.n, "sampler": o.sampler, "steps": o.steps, "eta": o.eta,
+           "variance": o.variance, "guidance": o.guidance, "batch_size": a.batch_size,
+           "seconds": round(seconds, 1), "images_per_s": round(a.n / seconds, 3),
+           "network_evaluations_per_image": o.steps * (2 if o.guidance not in (0.0, 1.0) else 1),
+           **machine()}
+    emit(row, a.json)
+    (out / f"{stem}.json").write_text(json.dumps(row) + "\n")
+
+
+def _test_features(net: InceptionFeatures, data_dir, cache: Path) -> np.ndarray:
+    path = cache / f"inception_{DATA}_test_10000.npy"  # the cache of benchmarks/gan_fid.py
+    if path.is_file():
+        return np.load(path)
+    from aegan.data import load_dataset
+
+    data = load_dataset(DATA, data_dir)
+    x = data.test.inputs[np.random.default_rng(0).permutation(len(data.test.inputs))[:10_000]]
+    feats = net(x, data.value_range)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, feats)
+    return feats
+
+
+def fid(a) -> None:
+    net, real, real_s = None, None, 0.0
+    if not a.classifier_only:
+        net = InceptionFeatures(find_inception(a.weights), batch_size=50)
+        start = time.perf_counter()
+        real = _test_features(net, a.data_dir, Path(a.cache))
+        real_s = time.perf_counter() - start
+    for path in a.samples:
+        fake_x = unit(np.load(path))
+        meta = Path(path).with_suffix(".json")
+        row = {"file": str(path), **(json.loads(meta.read_text()) if meta.is_file() else {}),
+               "classifier_fid": _classifier_fid(fake_x, a.data_dir),
+               "fid_examples": len(fake_x)}
+        if net is not None:
+            start = time.perf_counter()
+            fake = net(fake_x, (0.0, 1.0))
+            row.update(fid_inception=fid_of(real, fake), fid_features=net.name,
+                       inception_s=round(time.perf_counter() - start, 1),
+                       test_features_s=round(real_s, 1))
+        row.update({f"measured_{k}": v for k, v in machine().items()})
+        emit(row, a.json)
+
+
+# -- memorisation -------------------------------------------------------------------------------
+def nearest(queries: np.ndarray, base: np.ndarray, chunk: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distance from each query ``[N, D]`` to its nearest and second-nearest row of
+    ``base`` ``[M, D]`` (``[N, 2]``), and the nearest one's index ``[N]``."""
+    b = torch.as_tensor(base, dtype=torch.float64)
+    dist, index = [], []
+    for i in range(0, len(queries), chunk):
+        d = torch.cdist(torch.as_tensor(queries[i:i + chunk], dtype=torch.float64), b)
+        values, where = d.topk(2, dim=1, largest=False)
+        dist.append(values.numpy())
+        index.append(where[:, 0].numpy())
+    return np.concatenate(dist), np.concatenate(index)
+
+
+def memorisation(a) -> None:
+    from aegan.data import load_dataset
+
+    data = load_dataset(DATA, a.data_dir)
+    clf = classifier_features(data.train.inputs, data.train.labels, data.name)
+    train_f = clf(data.train.inputs)
+    fake_x = unit(np.load(a.samples))
+    results = {}
+    for name, x in (("samples", fake_x), ("test", data.test.inputs)):
+        dist, index = nearest(clf(x), train_f)
+        results[name] = (dist, index)
+    test_d = results["test"][0][:, 0]
+    q = [1, 5, 25, 50, 75, 95]
+    row = {"file": str(a.samples), "n_samples": len(fake_x), "n_test": len(test_d),
+           "n_train": len(train_f), "features": clf.name}
+    for name, (dist, _) in results.items():
+        row[f"{name}_nn_quantiles"] = dict(zip(map(str, q), np.percentile(dist[:, 0], q).round(4).tolist()))
+        row[f"{name}_nn_ratio_median"] = float(np.median(dist[:, 0] / dist[:, 1]))
+    d = results["samples"][0][:, 0]
+    for p in (1, 5):
+        row[f"samples_below_test_p{p}"] = float((d < np.percentile(test_d, p)).mean())
+    row.update(machine())
+    emit(row, a.json)
+    if a.figure:
+        _memorisation_figure(fake_x, data.train.inputs, results["samples"], a.figure)
+
+
+def _memorisation_figure(fake_x, train_x, found, path: str, k: int = 10) -> None:
+    from aegan import viz
+
+    dist, index = found
+    order = np.argsort(dist[:, 0])[:k]  # the samples nearest to a training image
+    images = np.concatenate([fake_x[order], train_x[index[order]]])
+    fig = viz.image_grid(images, 2, k, row_labels=["sample", "nearest\ntraining"],
+                         title=f"the {k} samples nearest to a training image (classifier features)")
+    viz.save(fig, Path(path))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("pilot")
+    c.add_argument("--preset", default="ddpm")
+    c.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=JSON")
+    c.add_argument("--steps", type=int, default=10**9, help="optimizer steps to train")
+    c.add_argument("--minutes", type=float, default=15.0, help="of wall time at most")
+    c.add_argument("--name", default="pilot")
+    c.add_argument("--eval-n", type=int, default=1000)
+    c.add_argument("--eval-steps", type=int, default=25)
+    c.add_argument("--out", help="folder for a grid of 36 samples")
+    c.add_argument("--save", help="new run folder for the trained model (config and weights)")
+    c = sub.add_parser("speed")
+    c.add_argument("--preset", default="ddpm")
+    c.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=JSON")
+    c.add_argument("--name", default="speed")
+    c.add_argument("--repeats", type=int, default=5)
+    c.add_argument("--batches", type=lambda v: [int(b) for b in v.split(",")], default=[128, 1024])
+    c = sub.add_parser("sample")
+    c.add_argument("run")
+    for flag, kind in (("--steps", int), ("--eta", float), ("--guidance", float)):
+        c.add_argument(flag, type=kind)
+    c.add_argument("--sampler", choices=["ddim", "ddpm"])
+    c.add_argument("--variance", choices=["small", "large"])
+    c.add_argument("--n", type=int, default=10_000)
+    c.add_argument("--batch-size", type=int, default=1024,
+                   help="1024: the draws of aegan evaluate; smaller batches run faster on a CPU")
+    c.add_argument("--out", required=True, help="folder for the samples")
+    c = sub.add_parser("fid")
+    c.add_argument("samples", nargs="+")
+    c.add_argument("--weights", help="the TorchScript FID Inception file (default: found as aegan finds it)")
+    c.add_argument("--cache", default="benchmarks/.cache")
+    c.add_argument("--classifier-only", action="store_true", help="no Inception features")
+    c = sub.add_parser("memorisation")
+    c.add_argument("samples")
+    c.add_argument("--figure")
+    for c in sub.choices.values():
+        c.add_argument("--data-dir")
+        c.add_argument("--json", help="append the JSON lines to this file")
+    a = p.parse_args()
+    {"pilot": pilot, "speed": speed, "sample": sample, "fid": fid,
+     "memorisation": memorisation}[a.command](a)
+
+
+if __name__ == "__main__":
+    main()
