@@ -2,7 +2,8 @@
 training curves always; reconstructions for images (a :class:`~aegan.models.Reconstructor`),
 and the denoising figure for a :class:`~aegan.models.Denoiser`; samples from the prior, the
 semantic interpolation and latent traversals for image models that sample from codings (a
-:class:`~aegan.models.LatentSampler`); a codings map (t-SNE when the codings are wider than 2)
+:class:`~aegan.models.LatentSampler`); input | output | target for a
+:class:`~aegan.models.Translator`; a codings map (t-SNE when the codings are wider than 2)
 for labelled data (an :class:`~aegan.models.Encoder`); the book's figure 17-2 for 2-D codings of
 3-D data.
 """
@@ -14,12 +15,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aegan import generation, viz
+from aegan import generation, translation, viz
 from aegan.data import Dataset
 from aegan.errors import RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
-from aegan.models import Denoiser, Encoder, LatentSampler, Reconstructor, Sampler, can
+from aegan.models import (
+    Denoiser,
+    Encoder,
+    LatentSampler,
+    Reconstructor,
+    Sampler,
+    Translator,
+    can,
+)
 from aegan.run import load_data
 
 
@@ -45,6 +54,20 @@ def generative_figures(model, out: Path, seed: int) -> list[Path]:
     return written
 
 
+def translation_figures(model, data: Dataset, derive, out: Path) -> list[Path]:
+    """Input | output | target of the first validation examples, and of the first test
+    examples where the data set has a test split."""
+    written = []
+    for split in ("valid", "test"):
+        examples = getattr(data, split)
+        if examples is None:
+            continue
+        first = examples.select(np.arange(min(translation.FIGURE_EXAMPLES, len(examples))))
+        fig = translation.translation_figure(model, first, derive, f"{split} split")
+        written.append(viz.save(fig, out / f"translations_{split}.png"))
+    return written
+
+
 def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=None,
                  max_points: int = 2000, model=None, data: Dataset | None = None) -> list[Path]:
     """Write the run's PNG figures into ``out`` (default: the run folder); return their paths.
@@ -59,17 +82,18 @@ def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=No
     model = model.cpu().eval()
     if out is None or Path(out).resolve() == run_dir.resolve():
         with writing_run(run_dir):  # the run folder has one writer at a time
-            return _draw(run_dir, history, data, model, config.train.seed, max_points)
+            return _draw(run_dir, history, data, model, config, max_points)
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"cannot create {out} for the figures ({exc.strerror}); "
                        "choose an --out you can write to") from None
-    return _draw(out, history, data, model, config.train.seed, max_points)
+    return _draw(out, history, data, model, config, max_points)
 
 
-def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> list[Path]:
+def _draw(out: Path, history: list, data, model, config, max_points: int) -> list[Path]:
+    seed = config.train.seed
     written = []
     if history:
         written.append(viz.save(viz.training_curves(history), out / "training_curves.png"))
@@ -85,6 +109,8 @@ def _draw(out: Path, history: list, data, model, seed: int, max_points: int) -> 
             written.append(viz.save(fig, out / "denoising.png"))
     if can(model, Sampler) and data.kind == "images":
         written += generative_figures(model, out, seed)
+    if can(model, Translator) and data.kind == "images":
+        written += translation_figures(model, data, config.data.derive, out)
     if can(model, Encoder):
         codings = batched(model.encode, x, 1024).reshape(len(x), -1)
         if codings.min() >= 0 and codings.max() <= 1 and codings.shape[1] > 2:  # sigmoid codings

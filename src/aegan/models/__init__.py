@@ -1,7 +1,7 @@
 """Model families, one file each; each registers itself with its config dataclass and declares
 the capabilities of :mod:`aegan.models.base`."""
 
-from aegan.models import autoencoder, classifier, gan, vae  # noqa: F401  (register the families)
+from aegan.models import autoencoder, classifier, gan, translator, vae  # noqa: F401  (register)
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import (
                                CAPABILITIES,
@@ -29,6 +29,7 @@ from aegan.models.registry import (
                                model_config_from_dict,
                                register_model,
 )
+from aegan.models.translator import ImageTranslator, TranslatorConfig
 from aegan.models.vae import VAE, VAEConfig
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
                                "Denoiser",
                                "Encoder",
                                "GANConfig",
+                               "ImageTranslator",
                                "Labeller",
                                "LatentSampler",
                                "Likelihood",
@@ -54,6 +56,7 @@ __all__ = [
                                "Reconstructor",
                                "Sampler",
                                "Translator",
+                               "TranslatorConfig",
                                "VAEConfig",
                                "build_model",
                                "can",

@@ -1,6 +1,6 @@
 """Plotting: pure functions from arrays to matplotlib figures."""
 
-from aegan.viz.grids import grid_shape, image_grid, save_image
+from aegan.viz.grids import grid_shape, image_grid, save_image, translation_grid
 from aegan.viz.plots import (
                              activation_histograms,
                              codings_map,
@@ -14,4 +14,4 @@ from aegan.viz.tasks import anomaly_scores, hash_buckets
 
 __all__ = ["activation_histograms", "anomaly_scores", "codings_map", "denoising", "grid_shape",
            "hash_buckets", "image_grid", "pca_comparison", "reconstructions", "save", "save_image",
-           "training_curves"]
+           "training_curves", "translation_grid"]
