@@ -223,7 +223,7 @@ def test_translation_metric_puts_bicubic_and_nearest_beside_super_resolution():
     assert result["psnr_nearest"] == pytest.approx(by_hand)
     assert {"psnr", "ssim", "psnr_bicubic", "ssim_bicubic", "ssim_nearest"} <= set(result)
     assert [row["quantity"] for row in result["beside"]] == ["psnr", "ssim"]
-    assert "2 border pixels cropped" in result["psnr_ssim_protocol"]
+    assert "2 border pixels cropped" in result["psnr_protocol"]
 
 
 def test_judge_compares_accuracy_on_translations_with_accuracy_on_targets():
@@ -243,6 +243,57 @@ def test_judge_compares_accuracy_on_translations_with_accuracy_on_targets():
     translated = model.translate(torch.as_tensor(x, dtype=torch.float32)).numpy()
     assert out["judge_accuracy_real"] == np.mean(Brightness().predict(y) == labels)
     assert out["judge_accuracy"] == np.mean(Brightness().predict(translated) == labels)
+
+
+def test_translation_fid_compares_feature_statistics_with_the_targets_and_bicubic():
+    from aegan.metrics.generation import feature_stats, frechet_distance
+    from aegan.metrics.translation import translation_fid, upsample
+
+    x, y, _ = _sr_data(n=12)
+    model = build_model(TranslatorConfig(generator="srresnet", g_channels=4, blocks=1),
+                        _spec((1, 8, 8), (1, 16, 16))).eval()
+
+    class Moments:  # a stand-in feature extractor: 3 numbers per image
+        name, dim = "moments", 3
+
+        def __call__(self, images, value_range):
+            flat = images.reshape(len(images), -1)
+            return np.stack([flat.mean(1), flat.std(1), np.abs(np.diff(flat, axis=1)).mean(1)], 1)
+
+    data = MetricData(x, None, x, (-1.0, 1.0), targets=y, seed=3)
+    data.cache["extractor"] = (Moments(), "a test")
+    out = translation_fid(model, data)
+    fx = Moments()
+    real = feature_stats(fx(y, None))
+    translated = model.translate(torch.as_tensor(x, dtype=torch.float32)).numpy()
+    bicubic = upsample((x + 1) / 2, 2, "bicubic") * 2 - 1
+    assert out["fid"] == pytest.approx(frechet_distance(*real, *feature_stats(fx(translated, None))))
+    assert out["fid_bicubic"] == pytest.approx(frechet_distance(*real, *feature_stats(fx(bicubic, None))))
+    assert out["fid_features"] == "moments" and out["fid_examples"] == 12
+
+
+def test_colorization_scores_rgb_ab_and_colourfulness_beside_the_grey_image():
+    from skimage.metrics import peak_signal_noise_ratio
+
+    rng = np.random.default_rng(0)
+    rgb = rng.uniform(0, 1, (3, 3, 8, 8)).astype(np.float32)
+    lightness, ab = lab_split(rgb)
+    model = build_model(TranslatorConfig(**TINY), _spec((1, 8, 8), (2, 8, 8))).eval()
+    data = MetricData(lightness * 2 - 1, None, lightness, (-1.0, 1.0), targets=ab * 2 - 1,
+                      derive={"name": "grayscale", "mode": "lab"})
+    out = translation(model, data)
+    translated = (model.translate(torch.as_tensor(lightness * 2 - 1)).numpy() + 1) / 2
+    coloured = lab_join(lightness, translated)
+    assert out["colourfulness"] == pytest.approx(colourfulness(coloured))
+    assert out["colourfulness_target"] == pytest.approx(colourfulness(rgb), rel=1e-4)
+    grey_ab = np.full_like(ab, 128 / 255)
+    assert out["psnr_ab_grey"] == pytest.approx(np.mean([peak_signal_noise_ratio(
+        t, g, data_range=1.0) for t, g in zip(ab.astype(np.float64), grey_ab.astype(np.float64))]))
+    assert out["psnr"] == pytest.approx(np.mean([peak_signal_noise_ratio(
+        t, c, data_range=1.0) for t, c in zip(rgb.astype(np.float64), coloured.astype(np.float64))]),
+        rel=1e-4)
+    assert "on RGB images" in out["psnr_protocol"]
+    assert [r["quantity"] for r in out["beside"]] == ["psnr", "ssim", "psnr_ab", "colourfulness"]
 
 
 # -- data --------------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def translation(model, data: MetricData) -> dict:
     factor = scale_factor(data.x, data.targets)
     border = factor if factor > 1 else 0
     channels = "RGB" if truth.shape[1] == 3 else "grey"
-    result = {"psnr_ssim_protocol": f"on {channels} images in [0, 1], {border} border pixels "
+    result = {"psnr_protocol": f"on {channels} images in [0, 1], {border} border pixels "
                                     "cropped; SSIM 7x7 uniform window (none for smaller images)"}
     rows = {"psnr": {"quantity": "psnr"}, "ssim": {"quantity": "ssim"}}
 
