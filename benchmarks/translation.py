@@ -74,13 +74,15 @@ def train(config, run_dir: Path, data_dir: str | None) -> dict:
         path.write_text(json.dumps(config.to_dict(), indent=1))
         args = ["train", str(path), "--out", str(run_dir)]
     args += ["--data-dir", data_dir] if data_dir else []
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    path = os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", TRAIN, *args], env=env, text=True,
                           capture_output=True, check=False)
     wall = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"training {run_dir} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        raise SystemExit(f"training {run_dir} failed:\n{done.stdout[-2000:]}\n"
+                         f"{done.stderr[-2000:]}")
     last = json.loads(done.stdout.strip().splitlines()[-1])
     return {"train_wall_s": round(wall, 1), "peak_rss_mib": round(last["peak_rss_kib"] / 1024, 1)}
 
@@ -137,9 +139,9 @@ def comparisons(gan: dict, l1: dict) -> list[str]:
                      f"{'yes' if gap <= 1.5 else 'no'}")
     if "judge_accuracy" in gan:
         share = gan["judge_accuracy"] / gan["judge_accuracy_real"]
-        lines.append(f"judge on GAN translations {gan['judge_accuracy']:.4f} = {share:.1%} of its "
-                     f"accuracy on the real images {gan['judge_accuracy_real']:.4f} (wanted >= 90%): "
-                     f"{'yes' if share >= 0.9 else 'no'}")
+        lines.append(f"judge on GAN translations {gan['judge_accuracy']:.4f} = {share:.1%} of "
+                     f"its accuracy on the real images {gan['judge_accuracy_real']:.4f} (wanted "
+                     f">= 90%): {'yes' if share >= 0.9 else 'no'}")
     if "colourfulness" in gan:
         target = gan["colourfulness_target"]
         closer = abs(gan["colourfulness"] - target) < abs(l1["colourfulness"] - target)

@@ -38,9 +38,9 @@ from aegan.io import (
 from aegan.models import Encoder, Likelihood, Sampler, Translator, build_model, can
 from aegan.run import RunConfig, load_data
 from aegan.tensorboard_log import TensorBoardLogger, require_tensorboard
-from aegan.translation import epoch_translations
 from aegan.train import CHECKPOINT, EpochEnd, Trainer, distributed, resolve_device
 from aegan.train.checkpoint import read_counters
+from aegan.translation import epoch_translations
 from aegan.weights import load_safetensors, load_weights
 
 log = logging.getLogger(__name__)

@@ -174,8 +174,10 @@ def cmd_evaluate(args) -> int:
         for key, value in results.items():
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 _print_table(key, value)
+            elif isinstance(value, float):
+                print(f"{key:>16}: {value:.6g}")
             else:
-                print(f"{key:>16}: {value:.6g}" if isinstance(value, float) else f"{key:>16}: {value}")
+                print(f"{key:>16}: {value}")
     return 0
 
 

@@ -25,7 +25,7 @@ def _sr(factor: int) -> RunConfig:
     data = DataConfig("fashion-mnist", derive={"name": "downscale", "factor": factor,
                                                "method": "bicubic"})
     model = TranslatorConfig(generator="srresnet", g_channels=32, blocks=4, d_channels=32)
-    return _run(model, data, epochs=4, batch_size=64)
+    return _run(model, data, epochs=8, batch_size=64)
 
 
 @register_preset("sr4-fashion", "super-resolution x4: Fashion-MNIST 7x7 -> 28x28 (bicubic "
@@ -47,7 +47,7 @@ def edges2fashion() -> RunConfig:
     data = DataConfig("fashion-mnist", derive={"name": "edges", "sigma": 1.0})
     model = TranslatorConfig(generator="unet", g_channels=64, g_max_channels=256,
                              d_channels=32)
-    return _run(model, data, epochs=4, batch_size=64)
+    return _run(model, data, epochs=12, batch_size=64)
 
 
 @register_preset("colorize", "colorization in Lab: the L channel -> the a and b channels "
