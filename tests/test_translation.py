@@ -444,3 +444,40 @@ def test_translate_refuses_a_unet_size_naming_the_nearest(cli, tmp_path):
     assert result.code == 2 and "multiples of 8" in result.err
     assert "20x12 (height x width)" in result.err and "16x8 or 16x16 or 24x8 or 24x16" in result.err
     assert not (tmp_path / "pngs").exists()
+
+
+@pytest.fixture
+def tiny_photos(monkeypatch):
+    """A registered set of random 'photographs' cropped as the photos set is (8x8 crops)."""
+    from aegan.data import dataset
+    from aegan.data.photos import photo_crops
+
+    rng = np.random.default_rng(0)
+    train = [rng.uniform(0, 1, (3, 20, 24)).astype(np.float32) for _ in range(2)]
+    held = [rng.uniform(0, 1, (3, 20, 30)).astype(np.float32)]
+
+    def load(data_dir, valid_size):
+        return photo_crops("tiny-photos", train, held, crop=8, per_epoch=16, test_size=(16, 24))
+
+    monkeypatch.setitem(dataset.DATASETS, "tiny-photos",
+                        dataset.DatasetEntry("tiny-photos", load, "test photographs", True))
+    return "tiny-photos"
+
+
+def test_colorization_trains_on_crops_evaluates_and_translates_colour_photographs(
+        tiny_photos, cli, tmp_path):
+    config = RunConfig(model=TranslatorConfig(**TINY),
+                       data=DataConfig(tiny_photos, derive={"name": "grayscale", "mode": "lab"}),
+                       train=TrainConfig(epochs=1, batch_size=8))
+    run = api.train(config, tmp_path / "run", progress=False)
+    assert (run / "translations" / "epoch_001.png").is_file()
+    result = api.evaluate(run, split="test")
+    assert {"psnr", "psnr_grey", "psnr_ab", "colourfulness", "colourfulness_target"} <= set(result)
+    colour = _image(tmp_path / "colour.png", (16, 16), "RGB")
+    done = cli("translate", run, "--input", colour, "--out", tmp_path / "colour.npy")
+    assert done.code == 0 and "with their targets" in done.out
+    assert np.load(tmp_path / "colour.npy").shape == (1, 3, 16, 16)  # RGB: L with its a and b
+    grey = cli("translate", run, "--input", _image(tmp_path / "grey.png", (16, 24)), "--out",
+               tmp_path / "grey.png.npy")
+    assert grey.code == 0 and "with their targets" not in grey.out
+    assert cli("translate", run, "--input", tiny_photos, "--out", tmp_path / "g.png").code == 0

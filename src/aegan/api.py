@@ -217,10 +217,11 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
     if nll_samples is not None:
         require(model, Likelihood, "estimate a likelihood (--nll-samples)", str(run_dir))
     examples = dataset.split(split)
-    md = metrics.MetricData(examples.inputs, examples.labels, dataset.train.inputs,
+    train = dataset.train.first if isinstance(dataset.train, Resampled) else dataset.train
+    md = metrics.MetricData(examples.inputs, examples.labels, train.inputs,
                             dataset.value_range, targets=examples.targets,
                             nll_samples=nll_samples or 1000, seed=config.train.seed,
-                            **{"y_train": dataset.train.labels, "data_name": dataset.name,
+                            **{"y_train": train.labels, "data_name": dataset.name,
                                "normal_classes": config.data.classes,
                                "derive": config.data.derive,
                                "classifier_data": lambda: _whole_training_split(config, data_dir),

@@ -64,13 +64,18 @@ def save_image(image: np.ndarray, path: Path) -> Path:
 
 
 def translation_grid(columns: list[tuple[str, np.ndarray]], title: str | None = None,
-                     size: float = 1.3) -> Figure:
+                     size: float | None = None) -> Figure:
     """Image-to-image translations, one example per row and one column per role (input |
     output | target, say): ``columns`` of ``(heading, images [N, C, H, W] in [0, 1])``, C 1
     (shown grey, 0 black) or 3 (RGB). Columns may differ in size (a low-resolution input is
-    drawn as large, its pixels visible)."""
+    drawn as large, its pixels visible). ``size``: inches per cell (default: larger for
+    larger images)."""
     rows, cols = len(columns[0][1]), len(columns)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    height, width = columns[-1][1].shape[-2:]
+    size = size or (1.3 if max(height, width) <= 64 else 3.2)
+    aspect = width / height
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols * max(1.0, aspect), size * rows),
+                             squeeze=False)
     for c, (heading, images) in enumerate(columns):
         axes[0, c].set_title(heading, fontsize=9)
         for r in range(rows):
