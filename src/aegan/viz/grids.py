@@ -72,7 +72,7 @@ def translation_grid(columns: list[tuple[str, np.ndarray]], title: str | None = 
     larger images)."""
     rows, cols = len(columns[0][1]), len(columns)
     height, width = columns[-1][1].shape[-2:]
-    size = size or (1.3 if max(height, width) <= 64 else 3.2)
+    size = size or (1.3 if max(height, width) <= 64 else 2.4)
     aspect = width / height
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols * max(1.0, aspect), size * rows),
                              squeeze=False)
