@@ -177,21 +177,30 @@ def translation(model, data: MetricData) -> dict:
         put("grey (a = b = 0)", "_grey", baseline(data)[1])
     rows = [row for row in rows.values() if len(row) > 1]
     if is_lab(data.derive):
-        grey = baseline(data)[1]
-        ab_truth, ab_out = unit(data.targets, data.value_range), unit(
-            translations(model, data), data.value_range)
-        result["psnr_ab"] = psnr(ab_truth, ab_out, 1.0)
-        result["psnr_ab_grey"] = psnr(ab_truth, np.full_like(ab_truth, 128.0 / 255.0), 1.0)
-        result["colourfulness"] = colourfulness(out)
-        result["colourfulness_target"] = colourfulness(truth)
-        result["colourfulness_grey"] = colourfulness(grey)
-        rows += [{"quantity": "psnr_ab", "this run": result["psnr_ab"],
-                  "grey (a = b = 0)": result["psnr_ab_grey"]},
-                 {"quantity": "colourfulness", "this run": result["colourfulness"],
-                  "grey (a = b = 0)": result["colourfulness_grey"],
-                  "targets": result["colourfulness_target"]}]
+        colour, colour_rows = colour_scores(model, data, truth, out)
+        result.update(colour)
+        rows += colour_rows
     result["beside"] = rows
     return result
+
+
+def colour_scores(model, data: MetricData, truth: np.ndarray, out: np.ndarray
+                  ) -> tuple[dict, list[dict]]:
+    """Lab colorization's own numbers: PSNR of the a and b channels and colourfulness, beside
+    the grey image's (and the targets' colourfulness); ``truth`` and ``out`` as RGB."""
+    grey = baseline(data)[1]
+    ab_truth = unit(data.targets, data.value_range)
+    ab_out = unit(translations(model, data), data.value_range)
+    found = {"psnr_ab": psnr(ab_truth, ab_out, 1.0),
+             "psnr_ab_grey": psnr(ab_truth, np.full_like(ab_truth, 128.0 / 255.0), 1.0),
+             "colourfulness": colourfulness(out), "colourfulness_target": colourfulness(truth),
+             "colourfulness_grey": colourfulness(grey)}
+    rows = [{"quantity": "psnr_ab", "this run": found["psnr_ab"],
+             "grey (a = b = 0)": found["psnr_ab_grey"]},
+            {"quantity": "colourfulness", "this run": found["colourfulness"],
+             "grey (a = b = 0)": found["colourfulness_grey"],
+             "targets": found["colourfulness_target"]}]
+    return found, rows
 
 
 @register_metric("translation_fid", (Translator,), "fid of the translations' features against "
