@@ -88,7 +88,7 @@ def test_embedded_sets():
     cloud = load_dataset("book-3d")
     assert cloud.train.inputs.shape == (60, 3) and cloud.kind == "vectors"
     np.testing.assert_allclose(cloud.train.inputs.mean(axis=0), 0, atol=1e-6)
-    assert {d for d, e in DATASETS.items() if e.embedded} == {"digits", "book-3d"}
+    assert {d for d, e in DATASETS.items() if e.embedded} == {"digits", "book-3d", "photos"}
 
 
 def test_limit_keeps_first_examples():

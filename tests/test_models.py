@@ -18,8 +18,8 @@ from aegan.data.examples import Batch
 from aegan.io import load_run, save_model, write_json
 from aegan.models import (CAPABILITIES, MODELS, AutoencoderConfig, ClassifierConfig,
                           ConditionalSampler, Decoder, DiffusionConfig, Encoder, GANConfig,
-                          Labeller, LatentSampler, Likelihood, Reconstructor, Sampler, VAEConfig,
-                          build_model, can)
+                          Labeller, LatentSampler, Likelihood, Reconstructor, Sampler, Translator,
+                          TranslatorConfig, VAEConfig, build_model, can)
 from aegan.presets import PRESETS, get_preset
 from aegan.run import RunConfig
 from aegan.train import Trainer
@@ -41,6 +41,7 @@ SMALL_DCGAN = dict(net="dcgan", z_dim=6, g_channels=[8, 4], d_channels=[4, 8])
 TINY_UNET = dict(channels=[8, 16], blocks=1, attention=[4], groups=4, schedule="cosine",
                  timesteps=10, sampling_steps=4)
 SYMMETRIC = (-1.0, 1.0)
+SMALL_TRANSLATOR = dict(g_channels=4, g_max_channels=8, d_channels=4, d_max_channels=8)
 # case -> (model config, data spec): one or more per family, and each option that changes
 # what the model's networks or step are.
 CASES = {
@@ -86,13 +87,23 @@ CASES = {
     "diffusion-book": (DiffusionConfig(net="book-unet", timesteps=50, ema=0.0, prediction="x0",
                                        sampler="ddpm", variance="large", clip_x0=False),
                        _spec((3, 8, 6), SYMMETRIC)),
+    "translator-unet": (TranslatorConfig(**SMALL_TRANSLATOR, ema=0.9, lambda_fm=1.0),
+                        _spec((1, 8, 8), (-1.0, 1.0), targets=(2, 8, 8))),
+    "translator-unet-resize-hinge-sn": (
+        TranslatorConfig(**SMALL_TRANSLATOR, upsample="resize", loss="hinge", norm="instance",
+                         spectral_norm=True, value_range="unit"),
+        _spec((3, 8, 8), targets=(3, 8, 8))),
+    "translator-srresnet-l1": (TranslatorConfig(generator="srresnet", g_channels=4, blocks=1,
+                                                lambda_adv=0.0),
+                               _spec((1, 4, 4), (-1.0, 1.0), targets=(1, 8, 8))),
 }
 
 
 # Parameters one step leaves unchanged by the mathematics of the loss: the Wasserstein loss and
 # its gradient penalty are unchanged by a constant added to the critic, so its bias gets no
-# gradient.
-UNCHANGED = {"gan-wgan-gp": {"discriminator.head.bias"}}
+# gradient; so is the hinge loss while every logit lies in (-1, 1), as at the start.
+UNCHANGED = {"gan-wgan-gp": {"discriminator.head.bias"},
+             "translator-unet-resize-hinge-sn": {"discriminator.head.bias"}}
 
 
 def _examples(spec: ExampleSpec, n: int, seed: int = 0) -> Examples:
@@ -154,6 +165,11 @@ def test_shapes_by_capability(name):
         if can(model, Labeller):
             predicted = model.predict(batch.inputs)
             assert predicted.shape == (5,) and predicted.dtype == torch.int64
+        if can(model, Translator):
+            out = model.translate(batch.inputs)
+            low, high = model.value_range
+            assert out.shape == (5, *spec.shapes["targets"])
+            assert out.min() >= low and out.max() <= high
 
 
 @pytest.mark.parametrize("name", CASES)

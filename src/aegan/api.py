@@ -20,18 +20,19 @@ import torch
 
 from aegan import metrics
 from aegan.capabilities import require
-from aegan.data import Dataset
+from aegan.data import Dataset, Resampled
 from aegan.errors import ConfigError, DataError, RunError
 from aegan.fileio import atomic_write_bytes
 from aegan.generation import epoch_samples
 from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
                       write_json, writing_run)
-from aegan.models import Encoder, Likelihood, Sampler, build_model, can
+from aegan.models import Encoder, Likelihood, Sampler, Translator, build_model, can
 from aegan.figures import check_figures, make_figures
 from aegan.run import RunConfig, load_data, load_run_data, remember_data
 from aegan.tensorboard_log import TensorBoardLogger, require_tensorboard
 from aegan.train import CHECKPOINT, EpochEnd, Trainer, distributed, resolve_device
 from aegan.train.checkpoint import read_counters
+from aegan.translation import epoch_translations
 from aegan.weights import load_safetensors, load_weights
 
 log = logging.getLogger(__name__)
@@ -68,15 +69,35 @@ def _pretrain(model, config: RunConfig, data: Dataset, run_dir: Path,
                     resume=(stage_dir / CHECKPOINT).is_file())
 
 
+def _attach_networks(model, config: RunConfig, data_dir) -> None:
+    """Hand the model the trained networks it reads but does not own
+    (:meth:`~aegan.models.base.Model.external_networks`): ``classifier``, the data set's
+    classifier (features of its penultimate layer), trained on the whole training split's
+    targets (the inputs where there are none) and labels, and cached."""
+    for name in model.external_networks():
+        if name != "classifier":
+            raise ConfigError(f"a {model.family} model asks for a network {name!r} that aegan "
+                              "does not know how to build")
+        from aegan.metrics.features import classifier_features
+
+        x, y = _whole_training_split(config, data_dir)
+        model.attach_network(name, classifier_features(x, y, config.data.name,
+                                                       config.train.seed).model.features)
+
+
 def _fit(model, config: RunConfig, data: Dataset, run_dir: Path,
          callbacks: list[Callable[[EpochEnd], None]], progress: bool | None,
-         tensorboard: bool = False) -> Trainer:
+         tensorboard: bool = False, data_dir=None) -> Trainer:
     _pretrain(model, config, data, run_dir, callbacks, progress)
+    _attach_networks(model, config, data_dir)
     trainer = Trainer(model, config.train, config.optim, run_dir, callbacks, progress)
     logger = None
     if trainer.world.is_main:  # rank 0 alone writes figures and logs
         if can(model, Sampler) and data.kind == "images":  # samples every epoch
             trainer.callbacks.append(epoch_samples(model, run_dir, config.train.seed))
+        if can(model, Translator) and data.kind == "images":  # the same inputs every epoch
+            trainer.callbacks.append(epoch_translations(model, run_dir, data.valid,
+                                                        config.data.derive))
         if tensorboard:  # the main training only, not the pretraining stages
             logger = TensorBoardLogger(run_dir, model, data.valid.inputs, config.train.seed)
             trainer.callbacks.append(logger)
@@ -124,7 +145,7 @@ def train(config: RunConfig, out: str | Path, data_dir: str | Path | None = None
             write_json(run_dir / CONFIG, config.to_dict())
             write_json(run_dir / ENVIRONMENT, environment(device, config.train.seed)
                        | {"processes": world.size})
-        _fit(model, config, data, run_dir, list(callbacks), progress, tensorboard)
+        _fit(model, config, data, run_dir, list(callbacks), progress, tensorboard, data_dir)
         if world.is_main:
             make_figures(run_dir, mode=figures, model=model, data=data)
     return run_dir
@@ -168,7 +189,7 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
                 return run_dir
         if extended and world.is_main:
             write_json(run_dir / CONFIG, config.to_dict())
-        _fit(model, config, data, run_dir, list(callbacks), progress, tensorboard)
+        _fit(model, config, data, run_dir, list(callbacks), progress, tensorboard, data_dir)
         if world.is_main:
             make_figures(run_dir, mode=figures, model=model, data=data)
     return run_dir
@@ -176,9 +197,11 @@ def resume(run_dir: str | Path, epochs: int | None = None, data_dir: str | Path 
 
 def _whole_training_split(config: RunConfig, data_dir) -> tuple[np.ndarray, np.ndarray | None]:
     """The data set's whole training split (no --limit, no --classes): the feature classifier
-    of the generation metrics learns from it, so runs on the same data set share one."""
+    of the generation metrics learns from it, so runs on the same data set share one. Of
+    paired data, the targets (what a model outputs)."""
     whole = load_run_data(config.replace("data", limit=None, classes=None), data_dir)
-    return whole.train.inputs, whole.train.labels
+    train = whole.train.first if isinstance(whole.train, Resampled) else whole.train
+    return (train.inputs if train.targets is None else train.targets), train.labels
 
 
 def _other_data(config: RunConfig, data: str | None) -> RunConfig:
@@ -227,11 +250,13 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
     if nll_samples is not None:
         require(model, Likelihood, "estimate a likelihood (--nll-samples)", str(run_dir))
     examples = dataset.split(split)
-    md = metrics.MetricData(examples.inputs, examples.labels, dataset.train.inputs,
+    train = dataset.train.first if isinstance(dataset.train, Resampled) else dataset.train
+    md = metrics.MetricData(examples.inputs, examples.labels, train.inputs,
                             dataset.value_range, targets=examples.targets,
                             nll_samples=nll_samples or metrics.NLL_SAMPLES, seed=config.train.seed,
-                            **{"y_train": dataset.train.labels, "data_name": dataset.name,
+                            **{"y_train": train.labels, "data_name": dataset.name,
                                "normal_classes": config.data.classes,
+                               "derive": config.data.derive,
                                "classifier_data": lambda: _whole_training_split(config, data_dir),
                                **{k: v for k, v in options.items() if v is not None}})
     results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,

@@ -182,12 +182,27 @@ def cmd_evaluate(args) -> int:
         return 0
     notes = results.pop("notes", [])
     for key, value in results.items():
-        print(f"{key:>16}: {value:.6g}" if isinstance(value, float) else f"{key:>16}: {value}")
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            _print_table(key, value)
+        elif isinstance(value, float):
+            print(f"{key:>16}: {value:.6g}")
+        else:
+            print(f"{key:>16}: {value}")
     if len(results) <= 4:  # the run, the data, the split and the examples: no metric applies
         print("no metric applies to this model with these data; 'aegan metrics' lists them")
     for note in notes:
         print(f"note: {note}")
     return 0
+
+
+def _print_table(title: str, rows: list[dict]) -> None:
+    """Rows of numbers as one table, a column per key (a metric beside its baselines)."""
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    cells = [[_fmt(row.get(k, "-")) for k in keys] for row in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    print(f"{title:>16}: " + "  ".join(k.rjust(w) for k, w in zip(keys, widths)))
+    for cell in cells:
+        print(" " * 18 + "  ".join(c.rjust(w) for c, w in zip(cell, widths)))
 
 
 def cmd_metrics(args) -> int:
@@ -398,6 +413,44 @@ def _describe_dataset(args) -> int:
     return 0
 
 
+def cmd_translate(args) -> int:
+    from aegan.translation import translate
+
+    done = translate(args.run, args.input, args.out, args.split, args.n, args.as_inputs,
+                     args.data_dir)
+    targets = " with their targets" if done["targets"] else ""
+    print(f"translated {done['translated']} image(s){targets}: {done['input_shape']} -> "
+          f"{done['output_shape']}")
+    shown = done["wrote"] if len(done["wrote"]) <= 3 else [*done["wrote"][:2],
+                                                           f"... ({len(done['wrote'])} files)"]
+    for path in shown:
+        print(f"  wrote {path}")
+    return 0
+
+
+def _translate_parser(sub) -> None:
+    text = "translate images with an image-to-image run"
+    p = sub.add_parser("translate", help=text, description=text)
+    p.add_argument("run", metavar="RUN", help="a run folder of a translator (e.g. preset colorize)")
+    p.add_argument("--input", required=True, metavar="FILE|DIR|DATASET",
+                   help="an image, a folder of images, or a data set (name or path; its "
+                        "--split, first -n examples)")
+    p.add_argument("--out", required=True, metavar="FILE.png|FILE.npy|DIR",
+                   help="a grid (input | output | target), the outputs as .npy (images in "
+                        "[0, 1]), or a new folder of one PNG per output")
+    p.add_argument("--split", choices=["train", "valid", "test"], default="test",
+                   help="the split of a data set given as --input (default: test)")
+    p.add_argument("-n", type=int, default=8, metavar="N",
+                   help="examples of a data set (default: 8)")
+    p.add_argument("--as-inputs", action="store_true",
+                   help="read the images as the model's inputs as they are (default: through "
+                        "the run's data.derive, so a target is shown: a photograph's colours, "
+                        "a large image for super-resolution)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="a folder holding the data set's files (no download)")
+    p.set_defaults(handler=cmd_translate)
+
+
 def cmd_demo(args) -> int:
     from aegan.demo import run_demo
 
@@ -522,6 +575,8 @@ def _generation_parsers(sub) -> None:
                    help="classifier-free guidance of a conditional diffusion model: 0 "
                         "unconditional, 1 conditional, more: stronger")
     p.set_defaults(handler=cmd_generate)
+
+    _translate_parser(sub)
 
     text = "synthetic labelled examples from a conditional model"
     p = sub.add_parser("augment", help=text, description=text)

@@ -2,7 +2,8 @@
 training curves always; reconstructions for images (a :class:`~aegan.models.Reconstructor`),
 and the denoising figure for a :class:`~aegan.models.Denoiser`; samples from the prior, the
 semantic interpolation and latent traversals for image models that sample from codings (a
-:class:`~aegan.models.LatentSampler`); a codings map (t-SNE when the codings are wider than 2)
+:class:`~aegan.models.LatentSampler`); input | output | target for a
+:class:`~aegan.models.Translator`; a codings map (t-SNE when the codings are wider than 2)
 for labelled data (an :class:`~aegan.models.Encoder`); the book's figure 17-2 for 2-D codings of
 3-D data.
 
@@ -19,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aegan import generation, progress, viz
+from aegan import generation, progress, translation, viz
 from aegan.data import Dataset
 from aegan.errors import ConfigError, RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
 from aegan.models import (ConditionalSampler, Denoiser, Encoder, IterativeSampler, LatentSampler,
-                          Reconstructor, Sampler, can)
+                          Reconstructor, Sampler, Translator, can)
 from aegan.run import load_run_data
 from aegan.train import STEPS
 
@@ -68,8 +69,9 @@ def _samples_figure(model, seed: int):
 Job = tuple[str, Callable[[], object]]  # (file name, () -> Figure or None)
 
 
-def _jobs(history, steps, data, model, seed: int, mode: str) -> list[Job]:
-    """The figures of this model and these data, each a file name and how to draw it."""
+def _jobs(history, steps, data, model, seed: int, mode: str, derive=None) -> list[Job]:
+    """The figures of this model and these data, each a file name and how to draw it
+    (``derive``: how the data's pairs were derived, for a translator's figures)."""
     valid = data.valid.select(slice(0, POINTS[mode]))
     x, y = valid.inputs, valid.labels
     images = data.kind == "images"
@@ -90,6 +92,8 @@ def _jobs(history, steps, data, model, seed: int, mode: str) -> list[Job]:
     elif can(model, LatentSampler) and images:
         dims = list(range(min(model.z_dim, 10)))
         jobs.append(("traversals.png", lambda: generation.traversal_figure(model, dims)))
+    if can(model, Translator) and images:
+        jobs += _translation_jobs(model, data, derive)
     if can(model, Encoder) and not can(model, IterativeSampler):  # a diffusion model's codings
         # are its DDIM-inverted noise: no map to draw
         jobs += _coding_jobs(data, model, x, y, seed)
@@ -129,6 +133,20 @@ def check_figures(mode: str) -> None:
         raise ConfigError(f"unknown --figures {mode!r}; choose one of {', '.join(FIGURE_MODES)}")
 
 
+def _translation_jobs(model, data: Dataset, derive) -> list[Job]:
+    """Input | output | target of the first validation examples, and of the first test
+    examples where the data set has a test split."""
+    jobs: list[Job] = []
+    for split in ("valid", "test"):
+        examples = getattr(data, split)
+        if examples is None:
+            continue
+        first = examples.select(np.arange(min(translation.FIGURE_EXAMPLES, len(examples))))
+        jobs.append((f"translations_{split}.png", lambda first=first, split=split:
+                     translation.translation_figure(model, first, derive, f"{split} split")))
+    return jobs
+
+
 def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=None,
                  mode: str = "all", model=None, data: Dataset | None = None) -> list[Path]:
     """Write the run's PNG figures into ``out`` (default: the run folder); return their paths.
@@ -148,14 +166,16 @@ def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=No
     model = model.cpu().eval()
     if out is None or Path(out).resolve() == run_dir.resolve():
         with writing_run(run_dir):  # the run folder has one writer at a time
-            return _draw(run_dir, _jobs(history, steps, data, model, config.train.seed, mode))
+            return _draw(run_dir, _jobs(history, steps, data, model, config.train.seed, mode,
+                                        config.data.derive)))
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"cannot create {out} for the figures ({exc.strerror}); "
                        "choose an --out you can write to") from None
-    return _draw(out, _jobs(history, steps, data, model, config.train.seed, mode))
+    return _draw(out, _jobs(history, steps, data, model, config.train.seed, mode,
+                                config.data.derive))
 
 
 def _draw(out: Path, jobs: list[Job]) -> list[Path]:

@@ -288,3 +288,11 @@ def derive(dataset, spec: dict[str, Any] | None):
     test = None if dataset.test is None else derive_split(dataset.test, name, params, 2)
     return dataclasses.replace(dataset, train=train, valid=derive_split(dataset.valid, name, params, 1),
                                test=test, notes=[*dataset.notes, f"derived pairs: {name} {params}"])
+
+
+def derive_images(images: np.ndarray, spec: dict[str, Any], where: str) -> Examples:
+    """Images ``[N, C, H, W]`` in [0, 1] made pairs by ``spec`` (``data.derive``), as a test
+    split's are; ``where`` names them in an error (a file, say)."""
+    name, params = parse_derive(spec)
+    _fits(name, params, tuple(images.shape[1:]), "images", where)
+    return derive_split(Examples(np.asarray(images, dtype=np.float32)), name, params, 2)

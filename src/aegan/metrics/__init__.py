@@ -10,7 +10,9 @@ metrics live in sub-modules by kind:
 - :mod:`~aegan.metrics.generation`: FID, KID, improved precision/recall, class coverage,
   on the features of :mod:`~aegan.metrics.features` (Inception-v3 or a trained classifier);
 - :mod:`~aegan.metrics.anomaly`: AUROC and average precision of reconstruction errors;
-- :mod:`~aegan.metrics.likelihood`: the negative ELBO and the importance-sampled NLL.
+- :mod:`~aegan.metrics.likelihood`: the negative ELBO and the importance-sampled NLL;
+- :mod:`~aegan.metrics.translation`: PSNR, SSIM, FID, the judge's accuracy and colourfulness
+  of image-to-image translations, beside their baselines.
 
 The default metrics (computed when none is named) are sized to answer in about a minute on a
 laptop's CPU: the likelihood with K = 100 importance samples, the sample metrics on 2,000
@@ -59,6 +61,7 @@ class MetricData:
     normal_classes: list[int] | None = None  # labels that are normal, for the anomaly metric
     # () -> (x, y): the training data of the feature classifier (default x_train, y_train)
     classifier_data: Callable[[], tuple[np.ndarray, np.ndarray | None]] | None = None
+    derive: dict[str, Any] | None = None  # the data config's derived pairs (data.derive)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # shared between metrics
 
 
@@ -142,5 +145,5 @@ def flat(x: np.ndarray) -> np.ndarray:
 
 # the metric modules register themselves (imported last: they import the names above)
 from aegan.metrics import reconstruction, likelihood, representation  # noqa: E402, F401, I001
-from aegan.metrics import generation, anomaly  # noqa: E402, F401
+from aegan.metrics import generation, anomaly, translation  # noqa: E402, F401
 from aegan.metrics.reconstruction import accuracy, pca_baseline, pca_mse  # noqa: E402, F401

@@ -2,7 +2,7 @@
 the capabilities of :mod:`aegan.models.base`."""
 
 # the families register themselves
-from aegan.models import autoencoder, classifier, diffusion, gan, vae  # noqa: F401
+from aegan.models import autoencoder, classifier, diffusion, gan, translator, vae  # noqa: F401
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import (CAPABILITIES, ConditionalSampler, Decoder, Denoiser, Encoder,
                                IterativeSampler, Labeller, LatentSampler, Likelihood, Model, Needs,
@@ -12,11 +12,12 @@ from aegan.models.diffusion import Diffusion, DiffusionConfig
 from aegan.models.gan import GAN, GANConfig
 from aegan.models.registry import (MODELS, build_model, model_class, model_config_from_dict,
                                    register_model)
+from aegan.models.translator import ImageTranslator, TranslatorConfig
 from aegan.models.vae import VAE, VAEConfig
 
 __all__ = ["CAPABILITIES", "GAN", "MODELS", "VAE", "Autoencoder", "AutoencoderConfig", "Classifier",
            "ClassifierConfig", "ConditionalSampler", "Decoder", "Denoiser", "Diffusion",
-           "DiffusionConfig", "Encoder", "GANConfig", "IterativeSampler", "Labeller",
-           "LatentSampler", "Likelihood", "Model", "Needs", "Predictor", "Reconstructor", "Sampler",
-           "Translator", "VAEConfig", "build_model", "can", "model_class",
-           "model_config_from_dict", "register_model"]
+           "DiffusionConfig", "Encoder", "GANConfig", "ImageTranslator", "IterativeSampler",
+           "Labeller", "LatentSampler", "Likelihood", "Model", "Needs", "Predictor",
+           "Reconstructor", "Sampler", "Translator", "TranslatorConfig", "VAEConfig",
+           "build_model", "can", "model_class", "model_config_from_dict", "register_model"]

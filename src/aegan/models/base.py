@@ -184,6 +184,11 @@ class Translator(Protocol):
 
     def translate(self, x: torch.Tensor) -> torch.Tensor: ...
 
+    def input_problem(self, shape: tuple[int, ...]) -> str | None:
+        """None when the model takes inputs of ``shape`` ``[C, H, W]``, else a sentence that
+        says why not and names the shapes it takes (default: it takes any)."""
+        return None
+
 
 @runtime_checkable
 class Predictor(Protocol):
@@ -323,6 +328,18 @@ class Model(nn.Module):
         losses[key].backward()
         optimizer.step()
         return {k: v.detach() for k, v in losses.items()}
+
+    def external_networks(self) -> tuple[str, ...]:
+        """Trained networks the model's training reads but does not own, by name, which the
+        caller builds and hands in with :meth:`attach_network` before training (the library's
+        ``train`` and ``resume`` do): ``"classifier"`` is the data set's classifier, trained
+        on its labels (a perceptual loss on its features). They are not part of the model's
+        weights. None by default."""
+        return ()
+
+    def attach_network(self, name: str, network: nn.Module) -> None:
+        """Hand in the network ``name`` of :meth:`external_networks` (frozen, in eval mode)."""
+        raise KeyError(f"a {self.family} model reads no external network {name!r}")
 
     def pretraining_stages(self) -> list[Any]:
         """Trainings that run before the model's own, each a Trainer run (greedy layer-wise

@@ -66,3 +66,30 @@ def save_image(image: np.ndarray, path: Path) -> Path:
     image = np.clip(_image(image), 0, 1)
     plt.imsave(path, image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
     return path
+
+
+def translation_grid(columns: list[tuple[str, np.ndarray]], title: str | None = None,
+                     size: float | None = None) -> Figure:
+    """Image-to-image translations, one example per row and one column per role (input |
+    output | target, say): ``columns`` of ``(heading, images [N, C, H, W] in [0, 1])``, C 1
+    (shown grey, 0 black) or 3 (RGB). Columns may differ in size (a low-resolution input is
+    drawn as large, its pixels visible). ``size``: inches per cell (default: larger for
+    larger images)."""
+    rows, cols = len(columns[0][1]), len(columns)
+    height, width = columns[-1][1].shape[-2:]
+    size = size or (1.3 if max(height, width) <= 64 else 2.4)
+    aspect = width / height
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols * max(1.0, aspect), size * rows),
+                             squeeze=False)
+    for c, (heading, images) in enumerate(columns):
+        axes[0, c].set_title(heading, fontsize=9)
+        for r in range(rows):
+            ax = axes[r, c]
+            ax.imshow(_image(np.clip(images[r], 0, 1)), cmap="gray", vmin=0, vmax=1,
+                      interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
