@@ -167,7 +167,7 @@ def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=No
     if out is None or Path(out).resolve() == run_dir.resolve():
         with writing_run(run_dir):  # the run folder has one writer at a time
             return _draw(run_dir, _jobs(history, steps, data, model, config.train.seed, mode,
-                                        config.data.derive)))
+                                        config.data.derive))
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -175,7 +175,7 @@ def make_figures(run_dir: str | Path, out: str | Path | None = None, data_dir=No
         raise RunError(f"cannot create {out} for the figures ({exc.strerror}); "
                        "choose an --out you can write to") from None
     return _draw(out, _jobs(history, steps, data, model, config.train.seed, mode,
-                                config.data.derive))
+                            config.data.derive))
 
 
 def _draw(out: Path, jobs: list[Job]) -> list[Path]:
