@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from aegan.models import AutoencoderConfig
 from tests.conftest import write_run
@@ -95,3 +96,17 @@ def test_output_into_a_closed_pipe_is_no_traceback(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     assert proc.returncode == 141
+
+
+def test_the_readme_demo_reaches_pca_and_beats_it_and_leaves_the_threads_alone(cli, tmp_path):
+    threads = torch.get_num_threads()
+    result = cli("demo", "--out", tmp_path / "demo")
+    assert result.code == 0, result.err
+    ratios = [float(line.rsplit("ratio", 1)[1]) for line in result.out.splitlines()
+              if "ratio" in line and "PCA with" in line]
+    assert len(ratios) == 2
+    assert abs(ratios[0] - 1.0) < 1e-3  # the linear autoencoder finds PCA's optimum
+    assert ratios[1] < 1.0  # the stacked autoencoder beats PCA of its width
+    for run, figure in (("linear-pca", "pca_comparison.png"), ("stacked-digits", "codings_map.png")):
+        assert (tmp_path / "demo" / run / figure).is_file()
+    assert torch.get_num_threads() == threads  # the demo's one thread is its own

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from aegan import api
 from aegan.figures import make_figures
 from aegan.io import new_run_dir
@@ -17,6 +19,18 @@ from aegan.presets import get_preset
 
 def run_demo(out: Path, on_epoch=None) -> dict[str, dict]:
     new_run_dir(out)  # refuse an existing folder before any work
+    threads = torch.get_num_threads()
+    # Both models are tiny (3 and 64 features): a second thread has nothing to share but its
+    # waits, and while any other process keeps a core busy each wait costs a time slice (the
+    # demo took 243 s instead of 18 s on two loaded cores; benchmarks/RESULTS.md)
+    torch.set_num_threads(1)
+    try:
+        return _run_demo(out, on_epoch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_demo(out: Path, on_epoch) -> dict[str, dict]:
     results = {}
     for preset, quiet_every in (("linear-pca", 250), ("stacked-digits", 20)):
         def printer(event, every=quiet_every):

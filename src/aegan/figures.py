@@ -35,13 +35,25 @@ FIGURE_MODES = ("all", "fast", "none")
 POINTS = {"all": 2000, "fast": 500}  # validation examples on the codings map (t-SNE)
 
 
+def tsne(codings: np.ndarray, seed: int) -> np.ndarray:
+    """``codings`` ``[N, D]`` embedded in 2-D by t-SNE (perplexity 30, or less for few points).
+
+    scikit-learn's t-SNE runs on one OpenMP thread here: with a second thread, any other busy
+    process on a two-core machine left its threads waiting at each barrier, and 500 points
+    took 15 s instead of 2.5 s (benchmarks/RESULTS.md, "A newcomer's first hour")."""
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    perplexity = min(30.0, max(2.0, (len(codings) - 1) / 3))
+    with threadpool_limits(1, user_api="openmp"):
+        return TSNE(n_components=2, init="pca", perplexity=perplexity,
+                    random_state=seed).fit_transform(codings)
+
+
 def _map_points(codings: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
     if codings.shape[1] == 2:
         return codings, "codings"
-    from sklearn.manifold import TSNE
-
-    perplexity = min(30.0, max(2.0, (len(codings) - 1) / 3))
-    points = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(codings)
+    points = tsne(codings, seed)
     return points, f"t-SNE of the {codings.shape[1]}-D codings of {len(codings):,} examples"
 
 

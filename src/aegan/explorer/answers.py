@@ -129,11 +129,9 @@ class Explorer:
         """The codings in 2-D, each axis scaled to [0, 1]."""
         z = self.codings.astype(np.float64)
         if z.shape[1] > 2 and self.options.map == "tsne":
-            from sklearn.manifold import TSNE
+            from aegan.figures import tsne
 
-            perplexity = min(30.0, max(2.0, (len(z) - 1) / 3))
-            z = TSNE(2, init="pca", perplexity=perplexity,
-                     random_state=self.options.seed).fit_transform(z)
+            z = tsne(z, self.options.seed)
         elif z.shape[1] > 2:
             from sklearn.decomposition import PCA
 
