@@ -367,3 +367,37 @@ def test_a_slider_dragged_in_chromium_shows_the_decode_of_its_coding(vae_run, tm
         browser.screenshot(tmp_path / "explorer.png")
     image = np.asarray(Image.open(tmp_path / "explorer.png").convert("L"), dtype=float)
     assert image.shape == (900, 1280) and image.std() > 10  # the page drawn, not blank
+
+
+def test_a_translator_family_and_a_diffusion_model_as_the_page_shows_them():
+    from aegan.translation import columns
+    from tests.test_models import _model
+
+    translator = _model("translator-srresnet-l1").eval()  # grey 4x4 -> 8x8, in [-1, 1]
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (3, 1, 4, 4)).astype(np.float32)
+    t = rng.uniform(-1, 1, (3, 1, 8, 8)).astype(np.float32)
+    explorer = Explorer(translator, Examples(inputs=x, targets=t),
+                        ExploreOptions(map="pca", points=3))
+    strip = _pixels(explorer.translate(1))
+    with torch.no_grad():
+        output = translator.translate(torch.as_tensor(x[1:2])).numpy()
+    shown = columns(x[1:2], output, t[1:2], translator.value_range, None)
+    assert [name for name, _ in shown] == ["input", "bicubic", "output", "target"]
+    assert strip.shape == (8, 4 + 3 * (6 + 8))  # the input at its own size, 6 pixels apart
+    for k, (_, images) in enumerate(shown[1:]):
+        left = 4 + 6 + k * 14
+        np.testing.assert_array_equal(strip[:, left:left + 8],
+                                      np.round(images[0, 0] * 255).astype(np.uint8))
+
+    diffusion = _model("diffusion-conditional").eval()  # 8x8 grey, 3 classes
+    images = rng.uniform(-1, 1, (4, 1, 8, 8)).astype(np.float32)
+    explorer = Explorer(diffusion, Examples(inputs=images, labels=np.arange(4) % 3),
+                        ExploreOptions(map="pca", points=4))
+    info = explorer.info()
+    assert not info["map"]  # its codings are DDIM-inverted noise: no map, as in its figures
+    assert "sample-steps" in info["can"] and info["coding_shape"] == [64]
+    z = explorer.sample(5)
+    with torch.no_grad():
+        want = diffusion.decode(torch.tensor([z]).reshape(1, 1, 8, 8), 2)[0]
+    np.testing.assert_array_equal(_pixels(explorer.decode(z, 2)), _expected(diffusion, want))

@@ -29,8 +29,9 @@ from PIL import Image, UnidentifiedImageError
 from aegan.data import Examples
 from aegan.errors import AeganError, ConfigError
 from aegan.generation import displayable
-from aegan.models import (CAPABILITIES, ConditionalSampler, Decoder, Encoder, LatentSampler,
-                          Predictor, Translator, can)
+from aegan.models import (CAPABILITIES, ConditionalSampler, Decoder, Encoder, IterativeSampler,
+                          LatentSampler, Predictor, Translator, can)
+from aegan.translation import columns
 
 MAPS = ("tsne", "pca")
 EXPLORABLE = (Encoder, Decoder, Translator, Predictor)  # each gives the page something to show
@@ -79,7 +80,9 @@ def _held(method):
 
 def png(frames: list[np.ndarray], gap: int = 2) -> bytes:
     """Frames ``[C, H, W]`` in [0, 1] side by side (``gap`` grey pixels between), as one PNG at
-    their own resolution: grey when every frame has one channel, else RGB."""
+    their own resolution: grey when every frame has one channel, else RGB. A frame of another
+    number of channels (2: a's and b's of Lab without their L) shows each channel in grey."""
+    frames = [part for f in frames for part in ([f] if f.shape[0] in (1, 3) else list(f[:, None]))]
     rgb = any(f.shape[0] != 1 for f in frames)
     height = max(f.shape[1] for f in frames)
     parts = []
@@ -100,8 +103,10 @@ class Explorer:
     model reads no data here, as a GAN's generator)."""
 
     def __init__(self, model, examples: Examples | None, options: ExploreOptions | None = None,
-                 title: str = ""):
+                 title: str = "", derive: dict | None = None):
         self.model, self.examples = model.eval(), examples
+        self.derive = derive  # how the run's pairs were derived: a Lab model's output is shown
+        # in colour with its input's L, as 'aegan translate' shows it
         self.options = options or ExploreOptions()
         self.title = title or model.family
         self.lock = threading.Lock()
@@ -120,7 +125,10 @@ class Explorer:
         return (self.model.z_dim,) if self.decodes else ()
 
     def _codings(self) -> np.ndarray | None:
-        if not can(self.model, Encoder) or self.examples is None:
+        # an IterativeSampler's codings are its DDIM-inverted noise, a whole sampling run per
+        # example: no map (as in the run's figures); its sliders, samples and lines remain
+        if (not can(self.model, Encoder) or can(self.model, IterativeSampler)
+                or self.examples is None):
             return None
         x = torch.as_tensor(np.asarray(self.examples.inputs[:self.options.points]))
         return torch.cat([self.model.encode(part).flatten(1) for part in x.split(256)]).numpy()
@@ -293,10 +301,12 @@ class Explorer:
     def translate(self, i: int | None = None, upload: bytes | None = None) -> bytes:
         """Input, the model's output and (for an example that has one) the target."""
         x = self.read_upload(upload) if upload is not None else self._inputs(i)
-        shown = [x[0], self.model.translate(x)[0]]
+        targets = None
         if upload is None and self.examples.targets is not None:
-            shown.append(np.asarray(self.examples.targets[i]))
-        return png([f for e in shown for f in self._frames(e)], gap=6)
+            targets = np.asarray(self.examples.targets[i:i + 1])
+        shown = columns(x.numpy(), self.model.translate(x).numpy(), targets,
+                        self.model.value_range, self.derive)  # input, (bicubic,) output, target
+        return png([images[0] for _, images in shown], gap=6)
 
     @_held
     def predict(self, i: int) -> bytes:

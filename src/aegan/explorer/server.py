@@ -231,7 +231,7 @@ def open_run(run_dir: str | Path, options: ExploreOptions | None = None,
                               f"{list(dataset.sample_shape)}; use data of the run's shape")
         examples = dataset.split(options.split)
     title = f"{Path(run_dir).name} ({config.preset or model.family})"
-    return Explorer(model, examples, options, title)
+    return Explorer(model, examples, options, title, config.data.derive)
 
 
 def serve(server: ExplorerServer, explorer: Explorer) -> None:
