@@ -12,7 +12,7 @@ import torch
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
 from aegan.data import Batch
-from aegan.errors import ConfigError, DataMismatch
+from aegan.errors import DataMismatch
 from aegan.io import load_run
 from aegan.metrics import batched
 from aegan.models import AutoencoderConfig, build_model

@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 import torch
 
-from aegan.config import OptimConfig, TrainConfig
+from aegan.config import OptimConfig
 from aegan.data import Batch
 from aegan.models import AutoencoderConfig, GANConfig, VAEConfig, build_model, closed_form
 from aegan.models.gan import GAN

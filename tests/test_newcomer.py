@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aegan import api, generation, progress, viz
+from aegan import api, progress, viz
 from aegan.cli import build_parser
 from aegan.config import DataConfig, OptimConfig, TrainConfig
 from aegan.models import AutoencoderConfig, GANConfig

@@ -28,7 +28,7 @@ from aegan.errors import ConfigError, RunError, UnsafeFile
 from aegan.fileio import LOCK, atomic_write_bytes, folder_lock, remove_stale_temporaries
 from aegan.models import build_model
 from aegan.run import RunConfig, load_config
-from aegan.train import CHECKPOINT, HISTORY, STEPS
+from aegan.train import CHECKPOINT, HISTORY
 from aegan.weights import load_safetensors, load_weights, save_safetensors, state_tensors
 
 CONFIG = "config.json"
