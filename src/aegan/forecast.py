@@ -186,6 +186,10 @@ def _cut(model, sequences: np.ndarray, context: int, steps: int, where: str):
     problem = model.input_problem((max(sequences.shape[1], context), *sequences.shape[2:]))
     if problem:
         raise DataError(f"{where}: {problem}")
+    if context < model.config.context:
+        raise DataError(f"this forecaster reads {model.config.context} context frames, and "
+                        f"--context {context} gives fewer; give --context "
+                        f"{model.config.context} or more")
     if sequences.shape[1] < context:
         raise DataError(f"{where}: the sequences have {sequences.shape[1]} frames, fewer than "
                         f"--context {context}; give longer sequences or a smaller --context "
