@@ -54,7 +54,8 @@ class ConvLSTMNet(nn.Module):
         x = F.pixel_unshuffle(frame, self.patch)  # [N, C p^2, H / p, W / p]
         for k, cell in enumerate(self.cells):
             if states[k] is None:
-                zeros = x.new_zeros(len(x), cell.hidden, *x.shape[-2:])
+                # zeros of the batch's size, read from x (an export keeps the batch dynamic)
+                zeros = torch.zeros_like(x[:, :1]).expand(-1, cell.hidden, -1, -1)
                 states[k] = (zeros, zeros)
             states[k] = cell(x, states[k])
             x = states[k][0]
