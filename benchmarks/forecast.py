@@ -103,12 +103,13 @@ def main() -> None:
         print(f"| {r['preset']} | {r['epochs']} x {r['train_sequences_per_epoch']} | "
               f"{r['train_s'] / 60:.1f} min | {r['mse_frame']:.1f} | "
               f"{r['mse_frame_copy_last']:.1f} | {r['ssim']:.3f} | {r['ssim_copy_last']:.3f} | "
-              f"{r['psnr']:.2f} | {r['mae_frame']:.1f} | {r['sharpness']:.4f} "
+              f"{r["psnr"]:.2f} | {r["mae_frame"]:.1f} | {r["sharpness"]:.4f} "
               f"({r['sharpness_truth']:.4f}) |")
         print(f"  curve (cumulative train s -> valid MSE/frame): "
               + ", ".join(f"{p['train_s']:.0f} s -> {p['valid_mse_frame']:.1f}"
                           for p in r["curve"]))
-        print(f"  MSE/frame per step: {r['mse_frame_per_step']}")
+        print(f"  MSE/frame per step: {r['mse_frame_per_step']}; SSIM with data range 2 "
+              f"(OpenSTL's): {r['ssim_range2']:.3f} (copy last {r['ssim_range2_copy_last']:.3f})")
     if args.json:
         stamp = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                  "machine": platform.processor() or platform.machine(),

@@ -177,6 +177,9 @@ def test_ssim_per_step_is_scikit_images_and_copy_last_is_the_baseline():
         expected = np.mean([structural_similarity(truth[n, s, 0].astype(np.float32), grey,
                                                   data_range=1.0) for n in range(4)])
         assert scores["ssim"][s] == pytest.approx(expected, abs=1e-5)
+        wide = np.mean([structural_similarity(truth[n, s, 0].astype(np.float32), grey,
+                                              data_range=2.0) for n in range(4)])
+        assert scores["ssim_range2"][s] == pytest.approx(wide, abs=1e-5)
         last = np.mean([((context[n, -1] - truth[n, s]) ** 2).sum() for n in range(4)])
         assert scores["mse_frame_copy_last"][s] == pytest.approx(last, rel=1e-5)
 

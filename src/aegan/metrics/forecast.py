@@ -9,6 +9,11 @@ frame, computed on the same sequences:
   data range 1; :func:`aegan.metrics.translation.ssim`), averaged;
 - ``psnr``: ``10 log10(1 / MSE)`` of each frame (MSE per pixel), averaged.
 
+``ssim_range2`` is the same SSIM with a data range of 2: OpenSTL's metric calls scikit-image's
+``structural_similarity`` on float frames without a data range, which scikit-image versions of
+the time took from the float dtype's range, [-1, 1]; the larger constants raise SSIM, so
+compare published SSIMs with ``ssim_range2`` and read ``ssim`` as the stricter number.
+
 The model trained with ``lambda_adv 0`` is an adversarial model's other baseline: its numbers
 come from its own run (``benchmarks/forecast.py`` trains both).
 """
@@ -23,7 +28,7 @@ from aegan.metrics.reconstruction import PSNR_MSE_FLOOR
 from aegan.metrics.translation import SSIM_WINDOW, ssim
 from aegan.models import Predictor
 
-QUANTITIES = ("mse_frame", "mae_frame", "ssim", "psnr")
+QUANTITIES = ("mse_frame", "mae_frame", "ssim", "psnr", "ssim_range2")
 BASELINE = "copy_last"
 
 
@@ -36,7 +41,9 @@ def frame_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarr
     out = {"mse_frame": (err ** 2).sum(2).sum(0), "mae_frame": np.abs(err).sum(2).sum(0),
            "psnr": (10.0 * np.log10(1.0 / mse_pixel)).sum(0)}
     if min(p.shape[-2:]) >= SSIM_WINDOW:
-        out["ssim"] = np.array([ssim(t[:, s], p[:, s]) * len(p) for s in range(p.shape[1])])
+        for key, data_range in (("ssim", 1.0), ("ssim_range2", 2.0)):
+            out[key] = np.array([ssim(t[:, s], p[:, s], data_range) * len(p)
+                                 for s in range(p.shape[1])])
     return out
 
 
