@@ -31,7 +31,7 @@ import numpy as np
 
 from aegan.data.dataset import Dataset, register_dataset
 from aegan.data.examples import Examples, Resampled
-from aegan.data.sets import _load_idx_set
+from aegan.data.sets import load_idx_set
 from aegan.errors import DataError
 
 FRAMES, DIGITS, CANVAS, STEP = 20, 2, 64, 0.1
@@ -139,7 +139,7 @@ def moving_digits(name: str, train_images: np.ndarray, test_images: np.ndarray,
 
 
 def _digits(source: str, data_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
-    data = _load_idx_set(source, data_dir, None, [])
+    data = load_idx_set(source, data_dir, None, [])
     train = np.concatenate([np.asarray(data.train.inputs), np.asarray(data.valid.inputs)])
     return train[:, 0], np.asarray(data.test.inputs)[:, 0]  # [M, 28, 28] in [0, 1]
 
