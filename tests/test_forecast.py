@@ -244,9 +244,11 @@ def test_a_run_killed_mid_epoch_resumes_on_the_same_sequences(tmp_path):
         assert torch.equal(value, trained["killed"][key]), key
 
 
-@pytest.fixture
-def forecaster_run(tmp_path):
-    """A small run trained on a .npy of moving digits, with its figures."""
+@pytest.fixture(scope="module")
+def forecaster_run(tmp_path_factory):
+    """A small run trained on a .npy of moving digits, with its figures (one for the module:
+    the tests read it and write elsewhere)."""
+    tmp_path = tmp_path_factory.mktemp("forecaster")
     rng = np.random.default_rng(3)
     images = rng.uniform(0, 1, (10, 4, 4)).astype(np.float32)
     sequences = np.asarray(MovingDigits(images, 24, (0, 0), frames=6, canvas=8))[:, :, 0]
