@@ -103,7 +103,7 @@ def main() -> None:
         print(f"| {r['preset']} | {r['epochs']} x {r['train_sequences_per_epoch']} | "
               f"{r['train_s'] / 60:.1f} min | {r['mse_frame']:.1f} | "
               f"{r['mse_frame_copy_last']:.1f} | {r['ssim']:.3f} | {r['ssim_copy_last']:.3f} | "
-              f"{r["psnr"]:.2f} | {r["mae_frame"]:.1f} | {r["sharpness"]:.4f} "
+              f"{r['psnr']:.2f} | {r['mae_frame']:.1f} | {r['sharpness']:.4f} "
               f"({r['sharpness_truth']:.4f}) |")
         print(f"  curve (cumulative train s -> valid MSE/frame): "
               + ", ".join(f"{p['train_s']:.0f} s -> {p['valid_mse_frame']:.1f}"
