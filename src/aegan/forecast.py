@@ -212,13 +212,17 @@ def predict(run_dir: str | Path, source: str, out: str | Path, context: int | No
             raise ConfigError(f"{name} must be a whole number of at least 1, got {value}")
     config, model = load_run(run_dir)
     require(model, Predictor, "predict frames", str(run_dir))
+    asked, steps = context, steps or model.config.horizon
     context = context or model.config.context
-    steps = steps or model.config.horizon
     path = Path(source)
     if path.exists():
         x, truth = _cut(model, read_sequences(path), context, steps, source)
     else:
         x, truth = _from_data(config, source, n, data_dir)
+        if asked is not None and asked != x.shape[1]:
+            raise ConfigError(f"the sequences of data set {source} are cut as the run's "
+                              f"data.derive cuts them, {x.shape[1]} frames of context; drop "
+                              "--context, or give the sequences as a file")
         problem = model.input_problem(tuple(x.shape[1:]))
         if problem:
             raise DataError(f"{source}: {problem}")
