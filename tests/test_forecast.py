@@ -17,7 +17,7 @@ from aegan.data.derive import derive
 from aegan.data.dataset import Dataset
 from aegan.data.moving import MovingDigits, moving_digits, moving_sequence, trajectory
 from aegan.errors import ConfigError, DataMismatch
-from aegan.io import save_model, write_json
+from aegan.io import load_run, save_model, write_json
 from aegan.metrics.forecast import forecast_scores, frame_scores
 from aegan.models import ForecasterConfig, build_model
 from aegan.nets.forecast import ConvLSTMCell
@@ -320,3 +320,42 @@ def test_predict_refuses_a_run_that_cannot_predict(cli, tmp_path):
     result = cli("predict", run, "--frames", "digits", "--out", tmp_path / "o.gif")
     assert result.code == 2 and "predict" in result.err
     assert not (tmp_path / "o.gif").exists()
+
+
+# -- folders of numbered frames ----------------------------------------------------------------
+def _frame_folders(root, sequences: np.ndarray) -> None:
+    """Write ``[N, T, H, W]`` in [0, 1] as ``root/seq_i/frame_t.png`` (unpadded numbers, so
+    that name order and frame order differ past 9 frames)."""
+    from PIL import Image
+
+    for i, sequence in enumerate(sequences):
+        folder = root / f"seq_{i}"
+        folder.mkdir(parents=True)
+        for t, frame in enumerate(sequence):
+            Image.fromarray((frame * 255).round().astype(np.uint8)).save(folder / f"frame_{t}.png")
+
+
+def test_folders_of_numbered_frames_load_as_sequences_in_frame_order(tmp_path):
+    from aegan.data import load_dataset
+
+    rng = np.random.default_rng(4)
+    sequences = np.round(rng.uniform(0, 1, (5, 12, 6, 6)) * 255) / 255  # 12 frames: 10 after 9
+    _frame_folders(tmp_path / "clips", sequences)
+    data = load_dataset(str(tmp_path / "clips"), kind="image-sequences",
+                        derive={"name": "frames", "context": 8, "horizon": 4})
+    assert data.kind == "image-sequences" and (len(data.train), len(data.valid)) == (4, 1)
+    np.testing.assert_allclose(np.asarray(data.train.inputs)[:, :, 0], sequences[:4, :8],
+                               atol=1e-6)
+    np.testing.assert_allclose(np.asarray(data.valid.targets)[:, :, 0], sequences[4:, 8:],
+                               atol=1e-6)
+
+
+def test_predict_reads_a_folder_of_numbered_frames(forecaster_run, cli, tmp_path):
+    run, path = forecaster_run
+    _frame_folders(tmp_path, np.load(path)[:1])  # tmp_path/seq_0/frame_0.png ... frame_5.png
+    out = tmp_path / "one.npy"
+    result = cli("predict", run, "--frames", tmp_path / "seq_0", "--out", out)
+    assert result.code == 0, result.err
+    _, model = load_run(run)
+    expected = model.predict_frames(torch.as_tensor(np.load(path)[:1, :3, None]), 2)
+    np.testing.assert_allclose(np.load(out), expected.numpy(), atol=1e-2)  # 8-bit frames

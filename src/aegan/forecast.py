@@ -18,13 +18,13 @@ from aegan import viz
 from aegan.capabilities import require
 from aegan.data import Examples
 from aegan.data.files import read_arrays
+from aegan.data.frames import read_frames
 from aegan.errors import ConfigError, DataError, RunError
 from aegan.fileio import atomic_write_bytes
 from aegan.io import load_run
 from aegan.metrics.forecast import BASELINE, forecast_scores
 from aegan.models import Predictor
 from aegan.run import load_data
-from aegan.translation import image_files, read_image
 
 FIGURE_SEQUENCES = 4  # rows of the strip figures
 CURVE_SEQUENCES = 200  # validation sequences of the run's error curve
@@ -139,13 +139,9 @@ def epoch_forecasts(model, run_dir: Path, examples: Examples, n: int = FIGURE_SE
 def read_sequences(source: Path) -> np.ndarray:
     """Sequences ``[N, T, C, H, W]`` in [0, 1] from a ``.npy`` / ``.npz`` of ``[N, T, H, W]``
     or ``[N, T, C, H, W]`` (8-bit values divided by 255), or one sequence from a folder of
-    numbered frames (image files, in the order of their names)."""
-    frames = image_files(source) if source.is_dir() else None
-    if frames is not None:
-        images = [read_image(f) for f in frames]
-        if len({i.shape for i in images}) > 1:
-            raise DataError(f"the frames in {source} differ in size; give frames of one size")
-        return np.stack(images)[None]
+    numbered frames (:func:`aegan.data.frames.read_frames`)."""
+    if source.is_dir():
+        return read_frames(source)[None]
     if source.suffix.lower() not in (".npy", ".npz"):
         raise DataError(f"--frames {source}: give a .npy/.npz of sequences [N, T, H, W] or "
                         "[N, T, C, H, W], a folder of numbered frames, or a data set name")
