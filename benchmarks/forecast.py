@@ -105,7 +105,7 @@ def main() -> None:
               f"{r['mse_frame_copy_last']:.1f} | {r['ssim']:.3f} | {r['ssim_copy_last']:.3f} | "
               f"{r['psnr']:.2f} | {r['mae_frame']:.1f} | {r['sharpness']:.4f} "
               f"({r['sharpness_truth']:.4f}) |")
-        print(f"  curve (cumulative train s -> valid MSE/frame): "
+        print("  curve (cumulative train s -> valid MSE/frame): "
               + ", ".join(f"{p['train_s']:.0f} s -> {p['valid_mse_frame']:.1f}"
                           for p in r["curve"]))
         print(f"  MSE/frame per step: {r['mse_frame_per_step']}; SSIM with data range 2 "

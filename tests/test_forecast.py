@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from aegan import api
 from aegan.config import DataConfig, OptimConfig, TrainConfig
 from aegan.data import Examples, ExampleSpec, Resampled
-from aegan.data.derive import derive
 from aegan.data.dataset import Dataset
+from aegan.data.derive import derive
 from aegan.data.moving import MovingDigits, moving_digits, moving_sequence, trajectory
 from aegan.errors import ConfigError, DataMismatch
 from aegan.io import load_run, save_model, write_json
@@ -26,7 +26,7 @@ from aegan.train import Trainer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-TINY = dict(context=3, horizon=2, hid_s=4, hid_t=8, n_s=2, n_t=1)
+TINY = {"context": 3, "horizon": 2, "hid_s": 4, "hid_t": 8, "n_s": 2, "n_t": 1}
 
 
 # -- the generator ----------------------------------------------------------------------------

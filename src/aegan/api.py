@@ -23,6 +23,7 @@ from aegan.capabilities import require
 from aegan.data import Dataset, Resampled
 from aegan.errors import ConfigError, DataError, RunError
 from aegan.fileio import atomic_write_bytes
+from aegan.forecast import epoch_forecasts
 from aegan.generation import epoch_samples
 from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
                       write_json, writing_run)
@@ -32,7 +33,6 @@ from aegan.run import RunConfig, load_data, load_run_data, remember_data
 from aegan.tensorboard_log import TensorBoardLogger, require_tensorboard
 from aegan.train import CHECKPOINT, EpochEnd, Trainer, distributed, resolve_device
 from aegan.train.checkpoint import read_counters
-from aegan.forecast import epoch_forecasts
 from aegan.translation import epoch_translations
 from aegan.weights import load_safetensors, load_weights
 

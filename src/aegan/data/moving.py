@@ -134,8 +134,8 @@ def moving_digits(name: str, train_images: np.ndarray, test_images: np.ndarray,
         name, "image-sequences", Resampled(draw, per_epoch),
         Examples(MovingDigits(valid_pool, valid_n, (seed, VALID_SPLIT))),
         Examples(MovingDigits(test_images, test, (seed, TEST_SPLIT))),
-        notes=[f"{per_epoch:,} sequences of {DIGITS} moving digits drawn afresh each epoch; "
-               f"{valid_n:,} fixed validation and {test:,} fixed test sequences (seed {seed})"])
+        notes=[(f"{per_epoch:,} sequences of {DIGITS} moving digits drawn afresh each epoch; "
+                f"{valid_n:,} fixed validation and {test:,} fixed test sequences (seed {seed})")])
 
 
 def _digits(source: str, data_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
