@@ -17,9 +17,9 @@ from aegan.data import Examples, ExampleSpec
 from aegan.data.examples import Batch
 from aegan.io import load_run, save_model, write_json
 from aegan.models import (CAPABILITIES, MODELS, AutoencoderConfig, ClassifierConfig,
-                          ConditionalSampler, Decoder, DiffusionConfig, Encoder, GANConfig,
-                          Labeller, LatentSampler, Likelihood, Reconstructor, Sampler, Translator,
-                          TranslatorConfig, VAEConfig, build_model, can)
+                          ConditionalSampler, Decoder, DiffusionConfig, Encoder, ForecasterConfig,
+                          GANConfig, Labeller, LatentSampler, Likelihood, Predictor, Reconstructor,
+                          Sampler, Translator, TranslatorConfig, VAEConfig, build_model, can)
 from aegan.presets import PRESETS, get_preset
 from aegan.run import RunConfig
 from aegan.train import Trainer
@@ -93,6 +93,11 @@ CASES = {
         TranslatorConfig(**SMALL_TRANSLATOR, upsample="resize", loss="hinge", norm="instance",
                          spectral_norm=True, value_range="unit"),
         _spec((3, 8, 8), targets=(3, 8, 8))),
+    "forecaster-convlstm": (ForecasterConfig(net="convlstm", context=3, horizon=2, hidden=[4, 4],
+                                             kernel=3, patch=2), _spec((3, 1, 8, 8), targets=(2, 1, 8, 8))),
+    "forecaster-simvp-adversarial": (ForecasterConfig(context=3, horizon=2, hid_s=4, hid_t=8, n_s=2,
+                                                      n_t=1, lambda_adv=0.1, d_channels=4),
+                                     _spec((3, 1, 8, 8), targets=(2, 1, 8, 8))),
     "translator-srresnet-l1": (TranslatorConfig(generator="srresnet", g_channels=4, blocks=1,
                                                 lambda_adv=0.0),
                                _spec((1, 4, 4), (-1.0, 1.0), targets=(1, 8, 8))),
@@ -170,6 +175,11 @@ def test_shapes_by_capability(name):
             low, high = model.value_range
             assert out.shape == (5, *spec.shapes["targets"])
             assert out.min() >= low and out.max() <= high
+        if can(model, Predictor):  # beyond the trained horizon: rolled out
+            steps = 2 * spec.shapes["targets"][0] + 1
+            out = model.predict_frames(batch.inputs, steps)
+            assert out.shape == (5, steps, *spec.inputs[1:])
+            assert out.min() >= 0 and out.max() <= 1
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -23,10 +23,11 @@ from aegan.capabilities import require
 from aegan.data import Dataset, Resampled
 from aegan.errors import ConfigError, DataError, RunError
 from aegan.fileio import atomic_write_bytes
+from aegan.forecast import epoch_forecasts
 from aegan.generation import epoch_samples
 from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
                       write_json, writing_run)
-from aegan.models import Encoder, Likelihood, Sampler, Translator, build_model, can
+from aegan.models import Encoder, Likelihood, Predictor, Sampler, Translator, build_model, can
 from aegan.figures import check_figures, make_figures
 from aegan.run import RunConfig, load_data, load_run_data, remember_data
 from aegan.tensorboard_log import TensorBoardLogger, require_tensorboard
@@ -98,6 +99,8 @@ def _fit(model, config: RunConfig, data: Dataset, run_dir: Path,
         if can(model, Translator) and data.kind == "images":  # the same inputs every epoch
             trainer.callbacks.append(epoch_translations(model, run_dir, data.valid,
                                                         config.data.derive))
+        if can(model, Predictor) and data.kind == "image-sequences":  # the same sequences
+            trainer.callbacks.append(epoch_forecasts(model, run_dir, data.valid))
         if tensorboard:  # the main training only, not the pretraining stages
             logger = TensorBoardLogger(run_dir, model, data.valid.inputs, config.train.seed)
             trainer.callbacks.append(logger)

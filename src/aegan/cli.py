@@ -451,6 +451,48 @@ def _translate_parser(sub) -> None:
     p.set_defaults(handler=cmd_translate)
 
 
+def cmd_predict(args) -> int:
+    from aegan.forecast import predict
+
+    done = predict(args.run, args.frames, args.out, args.context, args.steps, args.n,
+                   args.data_dir)
+    truth = (f", truth known for {done['truth_steps']}" if done["truth_steps"] else "")
+    print(f"predicted {done['steps']} frame(s) after {done['context']} for "
+          f"{done['sequences']} sequence(s){truth}")
+    if "mse_frame" in done:
+        print(f"  mse per frame {done['mse_frame']:.4g} (copy last frame "
+              f"{done['mse_frame_copy_last']:.4g})" + (f", ssim {done['ssim']:.4f} (copy last "
+                                                      f"frame {done['ssim_copy_last']:.4f})"
+                                                      if "ssim" in done else ""))
+    for path in done["wrote"]:
+        print(f"  wrote {path}")
+    return 0
+
+
+def _predict_parser(sub) -> None:
+    text = "predict the frames that follow with a forecaster run"
+    p = sub.add_parser("predict", help=text, description=text)
+    p.add_argument("run", metavar="RUN", help="a run folder of a forecaster (e.g. preset simvp)")
+    p.add_argument("--frames", required=True, metavar="FILE|DIR|DATASET",
+                   help="a .npy/.npz of sequences [N, T, H, W] or [N, T, C, H, W], a folder of "
+                        "numbered frames, or a data set (its test split's first -n sequences)")
+    p.add_argument("--out", required=True, metavar="FILE.gif|FILE.png|FILE.npy|DIR",
+                   help="an animated GIF, a strip (context | prediction | truth), the "
+                        "predictions as .npy, or a new folder with all of them and the "
+                        "per-step error curve")
+    p.add_argument("--context", type=int, metavar="N",
+                   help="the first N frames of each sequence are the context, the rest the "
+                        "truth (default: the model's context)")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="frames to predict, beyond the trained horizon by feeding predictions "
+                        "back (default: the model's horizon)")
+    p.add_argument("-n", type=int, default=4, metavar="N",
+                   help="sequences of a data set (default: 4)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="a folder holding the data set's files (no download)")
+    p.set_defaults(handler=cmd_predict)
+
+
 def cmd_demo(args) -> int:
     from aegan.demo import run_demo
 
@@ -577,6 +619,7 @@ def _generation_parsers(sub) -> None:
     p.set_defaults(handler=cmd_generate)
 
     _translate_parser(sub)
+    _predict_parser(sub)
 
     text = "synthetic labelled examples from a conditional model"
     p = sub.add_parser("augment", help=text, description=text)

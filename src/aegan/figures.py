@@ -3,7 +3,8 @@ training curves always; reconstructions for images (a :class:`~aegan.models.Reco
 and the denoising figure for a :class:`~aegan.models.Denoiser`; samples from the prior, the
 semantic interpolation and latent traversals for image models that sample from codings (a
 :class:`~aegan.models.LatentSampler`); input | output | target for a
-:class:`~aegan.models.Translator`; a codings map (t-SNE when the codings are wider than 2)
+:class:`~aegan.models.Translator`; context | prediction | truth and the per-step error of
+a :class:`~aegan.models.Predictor`; a codings map (t-SNE when the codings are wider than 2)
 for labelled data (an :class:`~aegan.models.Encoder`); the book's figure 17-2 for 2-D codings of
 3-D data.
 
@@ -20,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aegan import generation, progress, translation, viz
+from aegan import forecast, generation, progress, translation, viz
 from aegan.data import Dataset
 from aegan.errors import ConfigError, RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
 from aegan.models import (ConditionalSampler, Denoiser, Encoder, IterativeSampler, LatentSampler,
-                          Reconstructor, Sampler, Translator, can)
+                          Predictor, Reconstructor, Sampler, Translator, can)
 from aegan.run import load_run_data
 from aegan.train import STEPS
 
@@ -106,6 +107,8 @@ def _jobs(history, steps, data, model, seed: int, mode: str, derive=None) -> lis
         jobs.append(("traversals.png", lambda: generation.traversal_figure(model, dims)))
     if can(model, Translator) and images:
         jobs += _translation_jobs(model, data, derive)
+    if can(model, Predictor) and data.kind == "image-sequences":
+        jobs += _forecast_jobs(model, data)
     if can(model, Encoder) and not can(model, IterativeSampler):  # a diffusion model's codings
         # are its DDIM-inverted noise: no map to draw
         jobs += _coding_jobs(data, model, x, y, seed)
@@ -156,6 +159,24 @@ def _translation_jobs(model, data: Dataset, derive) -> list[Job]:
         first = examples.select(np.arange(min(translation.FIGURE_EXAMPLES, len(examples))))
         jobs.append((f"translations_{split}.png", lambda first=first, split=split:
                      translation.translation_figure(model, first, derive, f"{split} split")))
+    return jobs
+
+
+def _forecast_jobs(model, data: Dataset) -> list[Job]:
+    """Context | prediction | truth of the first validation and test sequences, and the
+    per-step error beside copying the last frame on the first validation sequences."""
+    jobs: list[Job] = []
+    for split in ("valid", "test"):
+        examples = getattr(data, split)
+        if examples is None or examples.targets is None:
+            continue
+        first = examples.select(np.arange(min(forecast.FIGURE_SEQUENCES, len(examples))))
+        jobs.append((f"forecasts_{split}.png", lambda first=first, split=split:
+                     forecast.forecast_figure(model, first, f"{split} split")))
+    if data.valid.targets is not None:
+        curve = data.valid.select(np.arange(min(forecast.CURVE_SEQUENCES, len(data.valid))))
+        jobs.append(("forecast_error.png", lambda: forecast.error_curve(
+            forecast.forecast_scores(model, curve.inputs, curve.targets))))
     return jobs
 
 

@@ -63,9 +63,14 @@ class Dataset:
         return examples
 
     def limited(self, limit: int | None) -> Dataset:
-        """The same set with only the first ``limit`` training examples."""
-        if limit is None or isinstance(self.train, Resampled) or limit >= len(self.train):
+        """The same set with only the first ``limit`` training examples (of each epoch's, for
+        examples drawn afresh every epoch)."""
+        if limit is None or limit >= len(self.train):
             return self
+        if isinstance(self.train, Resampled):
+            draw, cut = self.train.draw, slice(0, limit)
+            return dataclasses.replace(self, train=Resampled(lambda epoch: draw(epoch).select(cut),
+                                                             limit, self.train.first.select(cut)))
         return dataclasses.replace(self, train=self.train.select(slice(0, limit)))
 
     def scaled(self, scale: str | tuple[float, float]) -> Dataset:

@@ -13,6 +13,7 @@ from aegan.data.dataset import DATASETS, Dataset
 from aegan.data.derive import derive as derive_pairs
 from aegan.data.files import load_file
 from aegan.data.folder import load_image_folder
+from aegan.data.frames import load_frame_folders
 from aegan.data.paired import load_pairs
 from aegan.errors import DataError, did_you_mean
 
@@ -21,8 +22,9 @@ FILE_SUFFIXES = (".npy", ".npz", ".csv")
 
 def open_dataset(name: str, data_dir: str | Path | None = None, valid_size: int | None = None,
                  kind: str = "auto", pairs: str | None = None) -> Dataset:
-    """A registered data set by name, a .npy/.npz/.csv file, an image folder (``root/CLASS/*``)
-    or, with ``pairs``, a folder of image pairs, as stored: every class and example."""
+    """A registered data set by name, a .npy/.npz/.csv file, an image folder (``root/CLASS/*``),
+    with ``pairs`` a folder of image pairs, or with ``kind`` ``image-sequences`` a folder of
+    sequences of numbered frames (``root/SEQUENCE/*``), as stored: every class and example."""
     path = Path(name)
     if name in DATASETS:
         if pairs is not None:
@@ -30,7 +32,11 @@ def open_dataset(name: str, data_dir: str | Path | None = None, valid_size: int 
                             "data set; drop data.pairs (or use data.derive to make pairs)")
         return DATASETS[name].loader(Path(data_dir) if data_dir else None, valid_size)
     if path.is_dir():
-        return load_pairs(path, pairs, valid_size) if pairs else load_image_folder(path, valid_size)
+        if pairs:
+            return load_pairs(path, pairs, valid_size)
+        if kind == "image-sequences":  # sub-folders of numbered frames
+            return load_frame_folders(path, valid_size)
+        return load_image_folder(path, valid_size)
     if path.suffix.lower() in FILE_SUFFIXES or path.exists():
         return load_file(path, valid_size, kind)
     raise DataError(

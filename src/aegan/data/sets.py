@@ -77,8 +77,10 @@ def _idx_files(name: str, data_dir: Path | None) -> list[Path]:
                         "internet so aegan can download them") from None
 
 
-def _load_idx_set(name: str, data_dir: Path | None, valid_size: int | None,
-                  classes: list[str]) -> Dataset:
+def load_idx_set(name: str, data_dir: Path | None, valid_size: int | None,
+                 classes: list[str]) -> Dataset:
+    """``mnist`` or ``fashion-mnist`` from its IDX files: images ``[N, 1, 28, 28]`` in [0, 1]
+    with their labels, the last ``valid_size`` (5,000) training images validating."""
     train_x, train_y, test_x, test_y = _idx_files(name, data_dir)
     x, y = read_idx_pair(train_x, train_y, (28, 28))
     xt, yt = read_idx_pair(test_x, test_y, (28, 28))
@@ -90,7 +92,7 @@ def _load_idx_set(name: str, data_dir: Path | None, valid_size: int | None,
 
 @register_dataset("mnist", "MNIST handwritten digits, 28x28 grey, 55k/5k/10k (download or --data-dir)")
 def mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
-    return _load_idx_set("mnist", data_dir, valid_size, [str(d) for d in range(10)])
+    return load_idx_set("mnist", data_dir, valid_size, [str(d) for d in range(10)])
 
 
 BINARIZE_SEED = 0  # validation images are drawn with this seed, test images with the next
@@ -105,7 +107,7 @@ def binarize_once(x: np.ndarray, seed: int) -> np.ndarray:
                   "MNIST for likelihoods: grey training images (binarize them per batch), "
                   "validation and test binarized once (fixed seeds)")
 def binarized_mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
-    data = _load_idx_set("mnist", data_dir, valid_size, [str(d) for d in range(10)])
+    data = load_idx_set("mnist", data_dir, valid_size, [str(d) for d in range(10)])
     valid = dataclasses.replace(data.valid, inputs=binarize_once(data.valid.inputs, BINARIZE_SEED))
     test = dataclasses.replace(data.test, inputs=binarize_once(data.test.inputs, BINARIZE_SEED + 1))
     return dataclasses.replace(
@@ -117,7 +119,7 @@ def binarized_mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
 @register_dataset("fashion-mnist",
                   "Zalando's Fashion-MNIST, 28x28 grey, 55k/5k/10k (download or --data-dir)")
 def fashion_mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
-    return _load_idx_set("fashion-mnist", data_dir, valid_size, FASHION_CLASSES)
+    return load_idx_set("fashion-mnist", data_dir, valid_size, FASHION_CLASSES)
 
 
 @register_dataset("digits", "scikit-learn's 8x8 digits, 1,797 images shipped with scikit-learn",

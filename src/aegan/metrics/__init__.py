@@ -12,7 +12,9 @@ metrics live in sub-modules by kind:
 - :mod:`~aegan.metrics.anomaly`: AUROC and average precision of reconstruction errors;
 - :mod:`~aegan.metrics.likelihood`: the negative ELBO and the importance-sampled NLL;
 - :mod:`~aegan.metrics.translation`: PSNR, SSIM, FID, the judge's accuracy and colourfulness
-  of image-to-image translations, beside their baselines.
+  of image-to-image translations, beside their baselines;
+- :mod:`~aegan.metrics.forecast`: MSE and MAE per frame, SSIM and PSNR of predicted frames,
+  per step, beside copying the last context frame.
 
 The default metrics (computed when none is named) are sized to answer in about a minute on a
 laptop's CPU: the likelihood with K = 100 importance samples, the sample metrics on 2,000
@@ -145,5 +147,5 @@ def flat(x: np.ndarray) -> np.ndarray:
 
 # the metric modules register themselves (imported last: they import the names above)
 from aegan.metrics import reconstruction, likelihood, representation  # noqa: E402, F401, I001
-from aegan.metrics import generation, anomaly, translation  # noqa: E402, F401
+from aegan.metrics import generation, anomaly, translation, forecast  # noqa: E402, F401
 from aegan.metrics.reconstruction import accuracy, pca_baseline, pca_mse  # noqa: E402, F401

@@ -2,13 +2,15 @@
 the capabilities of :mod:`aegan.models.base`."""
 
 # the families register themselves
-from aegan.models import autoencoder, classifier, diffusion, gan, translator, vae  # noqa: F401
+from aegan.models import (autoencoder, classifier, diffusion, forecaster, gan,  # noqa: F401
+                          translator, vae)
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import (CAPABILITIES, ConditionalSampler, Decoder, Denoiser, Encoder,
                                IterativeSampler, Labeller, LatentSampler, Likelihood, Model, Needs,
                                Predictor, Reconstructor, Sampler, Translator, can)
 from aegan.models.classifier import Classifier, ClassifierConfig
 from aegan.models.diffusion import Diffusion, DiffusionConfig
+from aegan.models.forecaster import Forecaster, ForecasterConfig
 from aegan.models.gan import GAN, GANConfig
 from aegan.models.registry import (MODELS, build_model, model_class, model_config_from_dict,
                                    register_model)
@@ -17,7 +19,7 @@ from aegan.models.vae import VAE, VAEConfig
 
 __all__ = ["CAPABILITIES", "GAN", "MODELS", "VAE", "Autoencoder", "AutoencoderConfig", "Classifier",
            "ClassifierConfig", "ConditionalSampler", "Decoder", "Denoiser", "Diffusion",
-           "DiffusionConfig", "Encoder", "GANConfig", "ImageTranslator", "IterativeSampler",
+           "DiffusionConfig", "Encoder", "Forecaster", "ForecasterConfig", "GANConfig", "ImageTranslator", "IterativeSampler",
            "Labeller", "LatentSampler", "Likelihood", "Model", "Needs", "Predictor",
            "Reconstructor", "Sampler", "Translator", "TranslatorConfig", "VAEConfig",
            "build_model", "can", "model_class", "model_config_from_dict", "register_model"]

@@ -1,0 +1,123 @@
+"""Next-frame prediction presets on Moving MNIST (10 -> 10) against copying the last context
+frame, measured on the same fixed test sequences.
+
+For each preset named: trains it (in this process; ``--epochs``, ``--limit`` training sequences
+per epoch), then on the first ``--test-n`` sequences of the fixed seeded test split of
+``moving-mnist`` reports MSE per frame (OpenSTL's: squared error summed over a frame's pixels
+in [0, 1]), MAE per frame, SSIM and PSNR, beside copy-last-frame, and the sharpness of the
+predicted frames (mean gradient magnitude, finite differences, beside the true frames'). The
+curve of validation MSE per frame against training time comes from the run's history (one
+point per epoch; the validation split is 1,000 fixed sequences).
+
+``simvp-adversarial`` is compared with ``simvp`` (its lambda_adv 0 twin): train both.
+
+Usage::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/forecast.py simvp convlstm \
+        --data-dir DATA --limit 2000 --epochs 4 --out /tmp/forecast --test-n 1000 \
+        --json benchmarks/results/forecast-pilot.jsonl
+
+A finished run folder in ``--out`` is evaluated again, not retrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from aegan import api  # noqa: E402
+from aegan.io import load_history, load_run  # noqa: E402
+from aegan.metrics.forecast import forecast_scores  # noqa: E402
+from aegan.presets import get_preset  # noqa: E402
+from aegan.run import load_data  # noqa: E402
+
+
+def sharpness(frames: np.ndarray) -> float:
+    """Mean gradient magnitude of frames ``[N, T, C, H, W]`` (forward differences)."""
+    dy, dx = np.diff(frames, axis=-2)[..., :, :-1], np.diff(frames, axis=-1)[..., :-1, :]
+    return float(np.sqrt(dx ** 2 + dy ** 2).mean())
+
+
+def train(preset: str, out: Path, epochs: int | None, limit: int | None, data_dir) -> Path:
+    run = out / preset
+    if (run / "model.safetensors").is_file():
+        return run
+    config = get_preset(preset)
+    if epochs is not None:
+        config = config.replace("train", epochs=epochs)
+    if limit is not None:
+        config = config.replace("data", limit=limit)
+    return api.train(config, run, data_dir=data_dir, progress=False)
+
+
+def measure(run: Path, test_n: int, data_dir) -> dict:
+    config, model = load_run(run)
+    test = load_data(config, data_dir).test
+    picked = test.select(np.arange(min(test_n, len(test))))
+    x, y = np.asarray(picked.inputs, np.float32), np.asarray(picked.targets, np.float32)
+    start = time.perf_counter()
+    scores = forecast_scores(model.eval(), x, y)
+    seconds = time.perf_counter() - start
+    predicted = np.concatenate([model.predict_frames(torch.as_tensor(x[i:i + 64]), y.shape[1])
+                                .numpy() for i in range(0, len(x), 64)])
+    history = load_history(run)
+    elapsed = np.cumsum([r["time_s"] for r in history])
+    return {"run": str(run), "preset": config.preset, "test_sequences": len(x),
+            "epochs": len(history), "train_sequences_per_epoch": config.data.limit,
+            "train_s": float(elapsed[-1]), "eval_s": round(seconds, 1),
+            **{k: float(v.mean()) for k, v in scores.items()},
+            "mse_frame_per_step": [round(float(v), 2) for v in scores["mse_frame"]],
+            "sharpness": sharpness(predicted), "sharpness_truth": sharpness(y),
+            "curve": [{"train_s": round(float(t), 1), "valid_mse_frame": r["valid_mse_frame"]}
+                      for t, r in zip(elapsed, history)]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("presets", nargs="+")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--limit", type=int, help="training sequences per epoch")
+    parser.add_argument("--test-n", type=int, default=1000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows = []
+    for preset in args.presets:
+        run = train(preset, args.out, args.epochs, args.limit, args.data_dir)
+        rows.append(measure(run, args.test_n, args.data_dir))
+    print("| preset | epochs x sequences | train time | MSE/frame | copy last | SSIM | copy last "
+          "| PSNR | MAE/frame | sharpness (truth) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['preset']} | {r['epochs']} x {r['train_sequences_per_epoch']} | "
+              f"{r['train_s'] / 60:.1f} min | {r['mse_frame']:.1f} | "
+              f"{r['mse_frame_copy_last']:.1f} | {r['ssim']:.3f} | {r['ssim_copy_last']:.3f} | "
+              f"{r['psnr']:.2f} | {r['mae_frame']:.1f} | {r['sharpness']:.4f} "
+              f"({r['sharpness_truth']:.4f}) |")
+        print("  curve (cumulative train s -> valid MSE/frame): "
+              + ", ".join(f"{p['train_s']:.0f} s -> {p['valid_mse_frame']:.1f}"
+                          for p in r["curve"]))
+        print(f"  MSE/frame per step: {r['mse_frame_per_step']}; SSIM with data range 2 "
+              f"(OpenSTL's): {r['ssim_range2']:.3f} (copy last {r['ssim_range2_copy_last']:.3f})")
+    if args.json:
+        stamp = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                 "machine": platform.processor() or platform.machine(),
+                 "torch": torch.__version__, "threads": torch.get_num_threads()}
+        with open(args.json, "a") as handle:
+            for r in rows:
+                handle.write(json.dumps({**stamp, **r}) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Next-frame prediction presets: Moving MNIST, 10 frames in, 10 out (OpenSTL's benchmark,
+Tan et al. 2023), sized for a two-core CPU (benchmarks/RESULTS.md, "Next-frame prediction").
+
+``simvp``: the SimVP-style forecaster, narrower than OpenSTL's (a 16-wide encoder, a 64-wide
+translator of 4 ConvNeXt blocks); ``convlstm``: two ConvLSTM cells of 32 on 4x4 blocks (OpenSTL
+runs four of 128). Both with Adam 1e-3 decayed to 0 by a cosine schedule, batch 16.
+``simvp-adversarial`` adds the clip discriminator (loss adversarial + MSE, lambda_adv 0.01).
+"""
+
+from aegan.presets.registry import register_preset
+
+FRAMES_10_10 = {"name": "moving-mnist", "derive": {"name": "frames", "context": 10, "horizon": 10}}
+
+
+def _run(model: dict, epochs: int) -> dict:
+    return {"model": {"family": "forecaster", "context": 10, "horizon": 10, **model},
+            "data": dict(FRAMES_10_10), "optim": {"name": "adam", "lr": 1e-3, "schedule": "cosine"},
+            # validation in batches of 32: 1,024 clips of 20 frames at once take ~9 GB
+            "train": {"epochs": epochs, "batch_size": 16, "valid_batch_size": 32}}
+
+
+SIMVP = {"net": "simvp", "hid_s": 16, "hid_t": 64, "n_s": 4, "n_t": 4}
+
+register_preset(
+    "simvp",
+    "next-frame prediction, Moving MNIST 10 -> 10: a SimVP-style convolutional forecaster "
+    "(encoder, ConvNeXt translator over stacked frames, decoder), MSE",
+    _run(SIMVP, epochs=10))
+
+register_preset(
+    "convlstm",
+    "next-frame prediction, Moving MNIST 10 -> 10: ConvLSTM encoder-forecaster (Shi et al. "
+    "2015), two cells of 32 on 4x4 blocks, MSE",
+    _run({"net": "convlstm", "hidden": [32, 32], "kernel": 5, "patch": 4}, epochs=10))
+
+register_preset(
+    "simvp-adversarial",
+    "the simvp preset with a clip discriminator on (context, future): adversarial + MSE "
+    "(lambda_adv 0.01), sharper frames at some MSE",
+    _run({**SIMVP, "lambda_adv": 0.01, "d_channels": 16}, epochs=10))
