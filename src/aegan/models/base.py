@@ -121,6 +121,17 @@ class ConditionalSampler(Sampler, Protocol):
 
 
 @runtime_checkable
+class TruncatedSampler(Sampler, Protocol):
+    """The truncation trick (Karras et al. 2019, section 5.4 after Brock et al. 2019):
+    ``sample(n, generator, truncation=psi)`` and ``decode(z, truncation=psi)`` draw w closer to
+    the tracked mean of w, ``w_avg + psi (w - w_avg)``: 1 leaves w as it is, 0 gives the mean
+    image for every coding."""
+
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               truncation: float = 1.0) -> torch.Tensor: ...
+
+
+@runtime_checkable
 class IterativeSampler(Sampler, Protocol):
     """A sampler that turns noise into examples over steps (a diffusion model), with options
     chosen at sampling time. ``num_timesteps``: T, the steps of its noising process.
@@ -203,7 +214,7 @@ class Predictor(Protocol):
 CAPABILITIES: dict[type, str] = {
     Encoder: "encode", Decoder: "decode", Reconstructor: "reconstruct", Denoiser: "denoise",
     Sampler: "sample", LatentSampler: "sample-codings", ConditionalSampler: "sample-class",
-    IterativeSampler: "sample-steps", Likelihood: "likelihood", Labeller: "classify",
+    IterativeSampler: "sample-steps", TruncatedSampler: "truncate", Likelihood: "likelihood", Labeller: "classify",
     Translator: "translate", Predictor: "predict",
 }
 

@@ -115,3 +115,12 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     out = critic(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)  # [N, *shape]
     return (grad.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): ``E[||grad D(x)||_2^2]`` on real images ``[N, *shape]``;
+    differentiable (the discriminator's weights get its gradient). StyleGAN 2 applies it
+    lazily, every k-th step with its weight multiplied by k."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)  # [N, *shape]
+    return grad.flatten(1).square().sum(dim=1).mean()

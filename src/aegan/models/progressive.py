@@ -1,0 +1,127 @@
+"""Progressive growing and StyleGAN's training techniques, as options of the ``gan`` family
+(Karras et al. 2018, 2019, 2020; Géron 2nd ed. section 17.9): the growth schedule, the
+per-resolution batch size, style mixing, the tracked mean of w, lazy R1 regularisation.
+
+The schedule is a function of the number of real images seen, a buffer of the model: the
+resolution stays at 4x4 for ``stable_images``, then each next resolution fades in over
+``fade_images`` (alpha 0 -> 1) and stays for ``stable_images``. The level and alpha are set
+from it before every step (and are buffers of both players), so a checkpoint taken mid
+fade-in resumes bit for bit.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from aegan.config import ConfigError
+from aegan.models.gan_losses import r1_penalty
+
+GROWING = ("progan", "stylegan")
+STYLES = ("adain", "modulated")
+
+
+def growth_at(images: int, levels: int, fade: int, stable: int) -> tuple[int, float]:
+    """``(level, alpha)`` after ``images`` real images: level 0 for ``stable`` images, then
+    per level a fade-in of ``fade`` images and a stable phase of ``stable``. With ``fade`` and
+    ``stable`` 0 the networks are grown from the start."""
+    if fade == 0 and stable == 0:
+        return levels - 1, 1.0
+    t = images - stable
+    for level in range(1, levels):
+        if t < 0:
+            return level - 1, 1.0
+        if t < fade:
+            return level, t / fade
+        t -= fade + stable
+    return levels - 1, 1.0
+
+
+def check_growth_config(c) -> None:
+    """The progressive and style options of a :class:`~aegan.models.gan.GANConfig`."""
+    growing = c.net in GROWING
+    checks = (
+        (c.style in STYLES, f"model.style must be one of {', '.join(STYLES)}, got {c.style!r}"),
+        (all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+             for v in (c.fade_images, c.stable_images, c.mapping_layers)),
+         "model.fade_images, stable_images and mapping_layers must be whole numbers >= 0"),
+        (isinstance(c.batch_sizes, list) and all(isinstance(b, int) and b > 0
+                                                 for b in c.batch_sizes),
+         f"model.batch_sizes must list one positive batch size per resolution from 4x4 up "
+         f"(or be empty: the Trainer's), got {c.batch_sizes}"),
+        (isinstance(c.style_mixing, (int, float)) and 0 <= c.style_mixing <= 1,
+         f"model.style_mixing is a probability in [0, 1], got {c.style_mixing}"),
+        (isinstance(c.r1_weight, (int, float)) and c.r1_weight >= 0
+         and isinstance(c.r1_interval, int) and c.r1_interval >= 1,
+         "model.r1_weight must be >= 0 and model.r1_interval a number of steps >= 1"),
+        (isinstance(c.mapping_lr, (int, float)) and c.mapping_lr > 0,
+         f"model.mapping_lr must be positive, such as 0.01, got {c.mapping_lr}"),
+        (growing or (c.fade_images == c.stable_images == 0 and not c.batch_sizes),
+         f"model.fade_images, stable_images and batch_sizes grow nets 'progan' and 'stylegan'; "
+         f"net {c.net!r} does not grow: leave them out"),
+        (not growing or c.num_classes == 0,
+         f"net {c.net!r} is unconditional here; set model.num_classes 0 or use net 'dcgan'"),
+        (not growing or not (c.spectral_norm or c.replay),
+         f"net {c.net!r} uses equalized learning rates instead: set model.spectral_norm false "
+         "and model.replay 0"),
+    )
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+class Growth:
+    """The growth, style-mixing and R1 parts of the GAN family's step (mixed into it)."""
+
+    def _init_growth(self) -> None:
+        self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
+        self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
+        self.levels = len(self.config.g_channels)
+
+    def set_growth(self) -> tuple[int, float]:
+        """Level and alpha from the images seen, in both players and the average."""
+        c = self.config
+        level, alpha = growth_at(int(self.images_seen), self.levels, c.fade_images,
+                                 c.stable_images)
+        for net in (self.generator.body, self.discriminator.features,
+                    getattr(self.generator_ema, "body", None)):
+            if net is not None:
+                net.set_growth(level, alpha)
+        return level, alpha
+
+    def style_fakes(self, n: int) -> torch.Tensor:
+        """Fakes of the style generator in training: two codings' w mixed at a random layer
+        with probability ``style_mixing``; the tracked mean of w follows the first."""
+        body, device = self.generator.body, self._device()
+        w = body.mapping(torch.randn((n, self.z_dim), device=device))
+        if torch.is_grad_enabled():  # the generator's step: the mean of w moves
+            with torch.no_grad():
+                body.w_avg.copy_(torch.lerp(w.mean(0), body.w_avg, 0.995))
+        ws = body.broadcast(w)
+        if self.config.style_mixing and float(torch.rand(())) < self.config.style_mixing:
+            w2 = body.mapping(torch.randn((n, self.z_dim), device=device))
+            ws = body.mix(w, w2, int(torch.randint(1, body.num_ws, ())))
+        return body.synthesis(ws)
+
+    def growth_step(self, batch, optimizers) -> dict[str, torch.Tensor]:
+        """The trainer's batch split into chunks of the current resolution's batch size, one
+        discriminator and generator step each (a remainder shorter than a chunk joins the last
+        one: the minibatch std of one image has no gradient); lazy R1 every ``r1_interval`` D steps."""
+        c, x = self.config, batch.inputs
+        start = 0
+        while start < len(x):
+            level, _ = self.set_growth()
+            size = c.batch_sizes[level] if c.batch_sizes else len(x)
+            size = len(x) - start if len(x) - start < 2 * size else size  # no short last chunk
+            real = self.discriminator.features.fade_reals(x[start:start + size])
+            out = self.discriminator_step(real, None, optimizers["discriminator"])
+            if c.r1_weight and int(self.d_steps) % c.r1_interval == 0:
+                r1 = r1_penalty(self.discriminator, real)
+                self.minimize({"r1": 0.5 * c.r1_weight * c.r1_interval * r1},
+                              optimizers["discriminator"], key="r1")
+                out["r1"] = r1.detach()
+            self.d_steps += 1
+            out["g_loss"] = self.generator_step(len(real), None, optimizers["generator"])
+            self.images_seen += len(real)
+            start += size
+        self.set_growth()
+        return out
