@@ -214,8 +214,8 @@ class Predictor(Protocol):
 CAPABILITIES: dict[type, str] = {
     Encoder: "encode", Decoder: "decode", Reconstructor: "reconstruct", Denoiser: "denoise",
     Sampler: "sample", LatentSampler: "sample-codings", ConditionalSampler: "sample-class",
-    IterativeSampler: "sample-steps", TruncatedSampler: "truncate", Likelihood: "likelihood", Labeller: "classify",
-    Translator: "translate", Predictor: "predict",
+    IterativeSampler: "sample-steps", TruncatedSampler: "truncate", Likelihood: "likelihood",
+    Labeller: "classify", Translator: "translate", Predictor: "predict",
 }
 
 
