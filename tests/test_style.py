@@ -237,3 +237,25 @@ def test_bad_growth_configs_say_what_to_do():
         GANConfig(net="dcgan", fade_images=10)
     with pytest.raises(ConfigError, match="model.style"):
         GANConfig(net="stylegan", style="adain2")
+
+
+# -- style mixing -------------------------------------------------------------------------------
+def test_style_mixing_takes_the_named_layers_from_the_second_coding():
+    torch.manual_seed(0)
+    model = build_model(GANConfig(**SMALL, net="stylegan", ema=0.9), (1, 16, 16)).eval()
+    bands = model.style_bands()  # 16x16: 3 resolutions, one each; w per layer 0 | 1, 2 | 3, 4
+    assert bands == {"coarse": [0], "middle": [1, 2], "fine": [3, 4]}
+    z_a, z_b = torch.randn(3, 6), torch.randn(3, 6)
+    torch.testing.assert_close(model.mix_styles(z_a, z_b, []), model.decode(z_a))
+    torch.testing.assert_close(model.mix_styles(z_a, z_b, list(range(5))), model.decode(z_b))
+    coarse = model.mix_styles(z_a, z_b, bands["coarse"])
+    assert not torch.allclose(coarse, model.decode(z_a))
+    assert not torch.allclose(coarse, model.decode(z_b))
+
+
+def test_a_stylegan_run_draws_style_mixing_and_truncation(tmp_path):
+    from aegan.figures import make_figures
+    run = write_run(tmp_path / "style", GANConfig(**SMALL, net="stylegan"), data="digits",
+                    shape=(1, 16, 16))
+    names = {p.name for p in make_figures(run, tmp_path / "figs", mode="fast")}
+    assert {"style_mixing.png", "truncation.png", "samples.png"} <= names

@@ -11,6 +11,7 @@ fade-in resumes bit for bit.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from aegan.config import ConfigError
@@ -125,3 +126,25 @@ class Growth:
             start += size
         self.set_growth()
         return out
+
+    # -- style mixing (net 'stylegan'), with the averaged generator when there is one ----------
+    def _style_body(self):
+        return (self.generator_ema if self.generator_ema is not None else self.generator).body
+
+    def style_bands(self) -> dict[str, list[int]]:
+        """The layers (indices of w) of the coarse, middle and fine styles: the resolutions
+        split in three, lowest first (32x32: 4-8, 16, 32; StyleGAN section 3.1)."""
+        level_of = [0] + [(k + 1) // 2 for k in range(1, self._style_body().num_ws)]
+        bands = np.array_split(np.arange(self.levels), 3)
+        return {name: [k for k, level in enumerate(level_of) if level in set(band.tolist())]
+                for name, band in zip(("coarse", "middle", "fine"), bands)}
+
+    @torch.no_grad()
+    def mix_styles(self, z_a: torch.Tensor, z_b: torch.Tensor, layers: list[int],
+                   truncation: float = 1.0) -> torch.Tensor:
+        """Images of codings ``z_a`` ``[N, z_dim]`` whose styles at ``layers`` come from
+        ``z_b`` ``[N, z_dim]`` instead."""
+        body = self._style_body()
+        ws = body.broadcast(body.truncate(body.mapping(z_a), truncation)).clone()
+        ws[:, layers] = body.broadcast(body.truncate(body.mapping(z_b), truncation))[:, layers]
+        return body.synthesis(ws)
