@@ -259,3 +259,35 @@ def test_a_stylegan_run_draws_style_mixing_and_truncation(tmp_path):
                     shape=(1, 16, 16))
     names = {p.name for p in make_figures(run, tmp_path / "figs", mode="fast")}
     assert {"style_mixing.png", "truncation.png", "samples.png"} <= names
+
+
+# -- path-length regularisation -----------------------------------------------------------------
+def test_path_lengths_of_a_linear_synthesis_and_their_moving_average_by_hand():
+    from aegan.models.gan_losses import path_length_penalty, path_lengths
+    torch.manual_seed(0)
+    a = torch.randn(3 * 4, 2 * 2 * 2)  # ws [N, 3 layers, 4] -> images [N, 2, 2, 2], linear
+    ws = torch.randn(5, 3, 4, requires_grad=True)
+    images = (ws.flatten(1) @ a).reshape(5, 2, 2, 2)
+    y = torch.randn(5, 2, 2, 2) / 2.0
+    lengths = path_lengths(images, ws, y)
+    grad = (y.flatten(1) @ a.T).reshape(5, 3, 4)  # J^T y of the linear map
+    by_hand = grad.square().sum(2).mean(1).sqrt()
+    torch.testing.assert_close(lengths, by_hand)
+    penalty, mean = path_length_penalty(lengths, torch.tensor(0.5), decay=0.01)
+    want_mean = 0.5 + 0.01 * (by_hand.mean() - 0.5)
+    torch.testing.assert_close(mean, want_mean)
+    torch.testing.assert_close(penalty, (by_hand - want_mean).square().mean())
+
+
+def test_path_length_regularisation_updates_its_average_every_interval():
+    torch.manual_seed(0)
+    model = build_model(GANConfig(**SMALL, net="stylegan", pl_weight=2.0, pl_interval=2),
+                        (1, 16, 16))
+    opts = model.configure_optimizers(OptimConfig("adam", lr=1e-3))
+    out = model.training_step(Batch(inputs=torch.rand(4, 1, 16, 16) * 2 - 1), opts, 0)
+    first = float(model.pl_mean)
+    assert "pl" in out and first > 0  # step 0 regularises: the average left 0
+    out = model.training_step(Batch(inputs=torch.rand(4, 1, 16, 16) * 2 - 1), opts, 1)
+    assert "pl" not in out and float(model.pl_mean) == first  # step 1 does not
+    with pytest.raises(Exception, match="no w"):
+        GANConfig(**SMALL, net="progan", pl_weight=1.0)

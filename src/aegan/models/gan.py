@@ -88,7 +88,8 @@ class GANConfig:
     and ``batch_sizes`` per resolution; for 'stylegan' the ``style`` ('adain': StyleGAN 1,
     'modulated': StyleGAN 2), a mapping network of ``mapping_layers`` (learning rate
     ``mapping_lr`` x), ``noise`` inputs, ``style_mixing`` probability; for both R1
-    (``r1_weight``, lazily every ``r1_interval`` D steps)."""
+    (``r1_weight``, lazily every ``r1_interval`` D steps); for 'stylegan' path-length
+    regularisation (``pl_weight``, every ``pl_interval`` G steps)."""
 
     family: str = "gan"
     net: str = "dense"
@@ -119,6 +120,8 @@ class GANConfig:
     style_mixing: float = 0.9
     r1_weight: float = 0.0
     r1_interval: int = 16
+    pl_weight: float = 0.0  # path-length regularisation of net 'stylegan' (0: off; paper: 2)
+    pl_interval: int = 4
 
     @property
     def data_range(self) -> tuple[float, float]:

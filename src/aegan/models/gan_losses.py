@@ -124,3 +124,20 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)  # [N, *shape]
     return grad.flatten(1).square().sum(dim=1).mean()
+
+
+def path_lengths(images: torch.Tensor, ws: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """StyleGAN 2's path lengths (Karras et al. 2020, section 3.2): ``|J_w^T y|`` per example,
+    the gradient of ``<images, y>`` with respect to ``ws`` ``[N, L, w_dim]`` (its squared
+    norm averaged over the L layers' w), ``y`` ``[N, *shape]`` random images scaled by
+    ``1 / sqrt(H W)``. Differentiable: ``[N]``."""
+    (grad,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)  # [N, L, w_dim]
+    return grad.square().sum(dim=2).mean(dim=1).sqrt()
+
+
+def path_length_penalty(lengths: torch.Tensor, mean: torch.Tensor,
+                        decay: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(E[(|J^T y| - a)^2], a')``: the penalty against the moving average ``a`` of the
+    lengths, and that average updated ``a' = a + decay (mean(lengths) - a)``."""
+    new_mean = mean + decay * (lengths.detach().mean() - mean)
+    return (lengths - new_mean).square().mean(), new_mean

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from aegan.config import ConfigError
-from aegan.models.gan_losses import r1_penalty
+from aegan.models.gan_losses import path_length_penalty, path_lengths, r1_penalty
 
 GROWING = ("progan", "stylegan")
 STYLES = ("adain", "modulated")
@@ -54,6 +54,11 @@ def check_growth_config(c) -> None:
         (isinstance(c.r1_weight, (int, float)) and c.r1_weight >= 0
          and isinstance(c.r1_interval, int) and c.r1_interval >= 1,
          "model.r1_weight must be >= 0 and model.r1_interval a number of steps >= 1"),
+        (isinstance(c.pl_weight, (int, float)) and c.pl_weight >= 0
+         and isinstance(c.pl_interval, int) and c.pl_interval >= 1,
+         "model.pl_weight must be >= 0 and model.pl_interval a number of steps >= 1"),
+        (c.pl_weight == 0 or c.net == "stylegan",
+         f"model.pl_weight regularises net 'stylegan''s w -> image map; net {c.net!r} has no w"),
         (isinstance(c.mapping_lr, (int, float)) and c.mapping_lr > 0,
          f"model.mapping_lr must be positive, such as 0.01, got {c.mapping_lr}"),
         (growing or (c.fade_images == c.stable_images == 0 and not c.batch_sizes),
@@ -76,6 +81,7 @@ class Growth:
     def _init_growth(self) -> None:
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
+        self.register_buffer("pl_mean", torch.zeros(()))
         self.levels = len(self.config.g_channels)
 
     def set_growth(self) -> tuple[int, float]:
@@ -120,12 +126,27 @@ class Growth:
                 self.minimize({"r1": 0.5 * c.r1_weight * c.r1_interval * r1},
                               optimizers["discriminator"], key="r1")
                 out["r1"] = r1.detach()
-            self.d_steps += 1
             out["g_loss"] = self.generator_step(len(real), None, optimizers["generator"])
+            if c.pl_weight and int(self.d_steps) % c.pl_interval == 0:
+                out["pl"] = self.path_length_step(len(real), optimizers["generator"])
+            self.d_steps += 1
             self.images_seen += len(real)
             start += size
         self.set_growth()
         return out
+
+    def path_length_step(self, n: int, optimizer) -> torch.Tensor:
+        """Lazy path-length regularisation of the generator (weight ``pl_weight`` times
+        ``pl_interval``); returns the penalty."""
+        body = self.generator.body
+        ws = body.broadcast(body.mapping(torch.randn((n, self.z_dim), device=self._device())))
+        images = body.synthesis(ws)  # [N, C, H, W]
+        y = torch.randn_like(images) / (images.shape[2] * images.shape[3]) ** 0.5
+        penalty, new_mean = path_length_penalty(path_lengths(images, ws, y), self.pl_mean)
+        self.pl_mean.copy_(new_mean)
+        c = self.config
+        self.minimize({"pl": c.pl_weight * c.pl_interval * penalty}, optimizer, key="pl")
+        return penalty.detach()
 
     # -- style mixing (net 'stylegan'), with the averaged generator when there is one ----------
     def _style_body(self):
