@@ -110,9 +110,11 @@ class Growth:
         return body.synthesis(ws)
 
     def growth_step(self, batch, optimizers) -> dict[str, torch.Tensor]:
-        """The trainer's batch split into chunks of the current resolution's batch size, one
-        discriminator and generator step each (a remainder shorter than a chunk joins the last
-        one: the minibatch std of one image has no gradient); lazy R1 every ``r1_interval`` D steps."""
+        """The trainer's batch split into chunks of the current resolution's batch size, each
+        ``n_critic`` discriminator steps and one generator step (a remainder shorter than a
+        chunk joins the last one: the minibatch std of one image has no gradient); lazy R1 and
+        path-length regularisation every ``r1_interval`` / ``pl_interval`` chunks
+        (``d_steps`` counts them)."""
         c, x = self.config, batch.inputs
         start = 0
         while start < len(x):
@@ -120,7 +122,8 @@ class Growth:
             size = c.batch_sizes[level] if c.batch_sizes else len(x)
             size = len(x) - start if len(x) - start < 2 * size else size  # no short last chunk
             real = self.discriminator.features.fade_reals(x[start:start + size])
-            out = self.discriminator_step(real, None, optimizers["discriminator"])
+            for _ in range(c.n_critic):
+                out = self.discriminator_step(real, None, optimizers["discriminator"])
             if c.r1_weight and int(self.d_steps) % c.r1_interval == 0:
                 r1 = r1_penalty(self.discriminator, real)
                 self.minimize({"r1": 0.5 * c.r1_weight * c.r1_interval * r1},
