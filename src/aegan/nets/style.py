@@ -179,9 +179,9 @@ class Growing(nn.Module):
 
 
 class ProgressiveGenerator(Growing):
-    """``z [N, z_in] -> [N, C, side, side]``. ProGAN: pixel-normalised z -> dense 4x4 -> conv,
-    then per level 2x up, two 3x3 convs (LeakyReLU, pixel norm each); ``to_rgb`` 1x1 per level,
-    the newest faded in over the previous one repeated 2x. Style (``mode`` 'adain' or
+    """``z [N, z_in] -> [N, C, side, side]``. ProGAN: pixel-normalised z -> dense 4x4 -> 3x3
+    conv, then per level 2x up and two 3x3 convs (LeakyReLU and pixel norm after every layer);
+    ``to_rgb`` 1x1 per level, the newest faded in over the previous one repeated 2x. Style (``mode`` 'adain' or
     'modulated'): a mapping network to w, a constant input, and one w per layer."""
 
     def __init__(self, z_in: int, shape: tuple[int, ...], widths: list[int], out: str,
@@ -194,10 +194,11 @@ class ProgressiveGenerator(Growing):
         if mode == "none":
             self.input = nn.Sequential(PixelNorm(), EqualLinear(z_in, widths[0] * 16,
                                                                 gain=math.sqrt(2) / 4))
+            first = [nn.LeakyReLU(SLOPE), PixelNorm()]  # after the dense layer's 4x4 maps
             self.blocks = nn.ModuleList(
-                nn.Sequential(*([] if i == 0 else [nn.Upsample(scale_factor=2.0)]),
-                              *([] if i == 0 else [EqualConv2d(widths[i - 1], w, 3),
-                                                   nn.LeakyReLU(SLOPE), PixelNorm()]),
+                nn.Sequential(*(first if i == 0 else [nn.Upsample(scale_factor=2.0),
+                                                      EqualConv2d(widths[i - 1], w, 3),
+                                                      nn.LeakyReLU(SLOPE), PixelNorm()]),
                               EqualConv2d(w, w, 3), nn.LeakyReLU(SLOPE), PixelNorm())
                 for i, w in enumerate(widths))
             self.to_rgb = used_only(grows, [EqualConv2d(w, c, 1, gain=1.0) for w in widths])
