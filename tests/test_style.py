@@ -32,7 +32,7 @@ from tests.conftest import write_run
 from tests.test_models import CASES, _examples
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-SMALL = dict(z_dim=6, value_range="symmetric", g_channels=[8, 8, 4], d_channels=[4, 8, 8])
+SMALL = {"z_dim": 6, "value_range": "symmetric", "g_channels": [8, 8, 4], "d_channels": [4, 8, 8]}
 
 
 # -- equalized learning rate --------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_modulated_convolution_equals_the_per_example_weights_of_the_paper():
     conv = ModulatedConv2d(4, 3, 3, 5)
     x, w = torch.randn(2, 4, 6, 6), torch.randn(2, 5)
     s = conv.affine(w)
-    for n in range(2):  # w'_oik = s_i w_oik, then w'' = w' / ||w'_o|| (Karras et al. 2020, eq. 1, 3)
+    for n in range(2):  # w'_oik = s_i w_oik, w'' = w' / ||w'_o|| (Karras et al. 2020, eq. 1, 3)
         weight = conv.weight * conv.scale * s[n][None, :, None, None]
         weight = weight / weight.pow(2).sum(dim=(1, 2, 3), keepdim=True).sqrt()
         torch.testing.assert_close(conv(x, w)[n], F.conv2d(x[n:n + 1], weight, padding=1)[0])

@@ -47,8 +47,8 @@ def check_growth_config(c) -> None:
          "model.fade_images, stable_images and mapping_layers must be whole numbers >= 0"),
         (isinstance(c.batch_sizes, list) and all(isinstance(b, int) and b > 0
                                                  for b in c.batch_sizes),
-         f"model.batch_sizes must list one positive batch size per resolution from 4x4 up "
-         f"(or be empty: the Trainer's), got {c.batch_sizes}"),
+         (f"model.batch_sizes must list one positive batch size per resolution from 4x4 up "
+          f"(or be empty: the Trainer's), got {c.batch_sizes}")),
         (isinstance(c.style_mixing, (int, float)) and 0 <= c.style_mixing <= 1,
          f"model.style_mixing is a probability in [0, 1], got {c.style_mixing}"),
         (isinstance(c.r1_weight, (int, float)) and c.r1_weight >= 0
@@ -58,17 +58,17 @@ def check_growth_config(c) -> None:
          and isinstance(c.pl_interval, int) and c.pl_interval >= 1,
          "model.pl_weight must be >= 0 and model.pl_interval a number of steps >= 1"),
         (c.pl_weight == 0 or c.net == "stylegan",
-         f"model.pl_weight regularises net 'stylegan''s w -> image map; net {c.net!r} has no w"),
+         f"model.pl_weight regularises the map from w of net 'stylegan'; {c.net!r} has no w"),
         (isinstance(c.mapping_lr, (int, float)) and c.mapping_lr > 0,
          f"model.mapping_lr must be positive, such as 0.01, got {c.mapping_lr}"),
         (growing or (c.fade_images == c.stable_images == 0 and not c.batch_sizes),
-         f"model.fade_images, stable_images and batch_sizes grow nets 'progan' and 'stylegan'; "
-         f"net {c.net!r} does not grow: leave them out"),
+         (f"model.fade_images, stable_images and batch_sizes grow nets 'progan' and 'stylegan'; "
+          f"net {c.net!r} does not grow: leave them out")),
         (not growing or c.num_classes == 0,
          f"net {c.net!r} is unconditional here; set model.num_classes 0 or use net 'dcgan'"),
         (not growing or not (c.spectral_norm or c.replay),
-         f"net {c.net!r} uses equalized learning rates instead: set model.spectral_norm false "
-         "and model.replay 0"),
+         (f"net {c.net!r} uses equalized learning rates instead: set model.spectral_norm false "
+          "and model.replay 0")),
     )
     for ok, message in checks:
         if not ok:

@@ -181,8 +181,9 @@ class Growing(nn.Module):
 class ProgressiveGenerator(Growing):
     """``z [N, z_in] -> [N, C, side, side]``. ProGAN: pixel-normalised z -> dense 4x4 -> 3x3
     conv, then per level 2x up and two 3x3 convs (LeakyReLU and pixel norm after every layer);
-    ``to_rgb`` 1x1 per level, the newest faded in over the previous one repeated 2x. Style (``mode`` 'adain' or
-    'modulated'): a mapping network to w, a constant input, and one w per layer."""
+    ``to_rgb`` 1x1 per level, the newest faded in over the previous one repeated 2x. Style
+    (``mode`` 'adain' or 'modulated'): a mapping network to w, a constant input, and one w per
+    layer."""
 
     def __init__(self, z_in: int, shape: tuple[int, ...], widths: list[int], out: str,
                  mode: str = "none", mapping_layers: int = 2, mapping_lr: float = 0.01,
