@@ -41,6 +41,7 @@ SMALL_DCGAN = dict(net="dcgan", z_dim=6, g_channels=[8, 4], d_channels=[4, 8])
 TINY_UNET = dict(channels=[8, 16], blocks=1, attention=[4], groups=4, schedule="cosine",
                  timesteps=10, sampling_steps=4)
 SYMMETRIC = (-1.0, 1.0)
+GROWING = dict(z_dim=6, value_range="symmetric", g_channels=[8, 4], d_channels=[4, 8])
 SMALL_TRANSLATOR = dict(g_channels=4, g_max_channels=8, d_channels=4, d_max_channels=8)
 # case -> (model config, data spec): one or more per family, and each option that changes
 # what the model's networks or step are.
@@ -79,6 +80,18 @@ CASES = {
                               n_critic=2), _spec((1, 8, 8), (-1.0, 1.0))),
     "gan-conditional": (GANConfig(**SMALL_DCGAN, value_range="symmetric", num_classes=3,
                                   replay=8), _spec((1, 8, 8), (-1.0, 1.0), classes=3)),
+    # growing 4 -> 8 from the first step (alpha 0 at the first chunk): every chunk of 2 moves
+    # alpha, so a resume after one epoch (24 images) lands mid fade-in (alpha 0.75)
+    "gan-progan-growing": (GANConfig(**GROWING, net="progan", fade_images=32, batch_sizes=[4, 2],
+                                     minibatch_std=True, r1_weight=1.0, r1_interval=2),
+                           _spec((1, 8, 8), SYMMETRIC)),
+    "gan-stylegan-modulated": (GANConfig(**GROWING, net="stylegan", ema=0.9, r1_weight=0.1,
+                                         pl_weight=0.5, pl_interval=1),
+                               _spec((3, 8, 8), SYMMETRIC)),
+    "gan-stylegan-adain-growing": (GANConfig(**GROWING, net="stylegan", style="adain",
+                                             mapping_layers=1, fade_images=16,
+                                             stable_images=2, batch_sizes=[1, 1]),
+                                   _spec((1, 6, 6), SYMMETRIC)),
     "classifier": (ClassifierConfig(hidden=[8], n_classes=3), _spec((1, 8, 8), classes=3)),
     "diffusion-v-huber": (DiffusionConfig(**TINY_UNET, prediction="v", loss="huber"),
                           _spec((1, 8, 8), SYMMETRIC)),

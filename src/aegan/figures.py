@@ -27,7 +27,8 @@ from aegan.errors import ConfigError, RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
 from aegan.models import (ConditionalSampler, Denoiser, Encoder, IterativeSampler, LatentSampler,
-                          Predictor, Reconstructor, Sampler, Translator, can)
+                          Predictor, Reconstructor, Sampler, StyleMixer, Translator,
+                          TruncatedSampler, can)
 from aegan.run import load_run_data
 from aegan.train import STEPS
 
@@ -105,6 +106,11 @@ def _jobs(history, steps, data, model, seed: int, mode: str, derive=None) -> lis
     elif can(model, LatentSampler) and images:
         dims = list(range(min(model.z_dim, 10)))
         jobs.append(("traversals.png", lambda: generation.traversal_figure(model, dims)))
+    if can(model, StyleMixer) and can(model, TruncatedSampler) and images:
+        from aegan import style_figures
+
+        jobs.append(("style_mixing.png", lambda: style_figures.style_mixing_figure(model, seed)))
+        jobs.append(("truncation.png", lambda: style_figures.truncation_figure(model, seed)))
     if can(model, Translator) and images:
         jobs += _translation_jobs(model, data, derive)
     if can(model, Predictor) and data.kind == "image-sequences":

@@ -42,7 +42,7 @@ from aegan.errors import ConfigError, RunError, did_you_mean
 from aegan.fileio import atomic_write_bytes
 from aegan.io import load_run
 from aegan.models import (ConditionalSampler, Decoder, Encoder, IterativeSampler, LatentSampler,
-                          Sampler, can)
+                          Sampler, TruncatedSampler, can)
 from aegan.run import load_run_data
 
 log = logging.getLogger(__name__)
@@ -147,12 +147,12 @@ def _check_out(out: Path) -> None:
 def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: int = 0,
              npy: str | Path | None = None, label: int | str | None = None,
              steps: int | None = None, eta: float | None = None, guidance: float | None = None,
-             sampler: str | None = None,
-             variance: str | None = None) -> tuple[np.ndarray, list[Path], str, float]:
+             sampler: str | None = None, variance: str | None = None,
+             truncation: float | None = None) -> tuple[np.ndarray, list[Path], str, float]:
     """Draw ``n`` samples from a run's model (of class ``label``, an index or a name, for a
     conditional model; an :class:`~aegan.models.IterativeSampler` with the sampling options
-    given); write them as one grid (``out`` with an image suffix: .png, .jpg, ...), one PNG each
-    in the new folder ``out`` (no suffix), and/or a ``.npy`` array (in the model's value range).
+    given; a :class:`~aegan.models.TruncatedSampler` with ``truncation`` psi); write them as
+    one grid (``out`` with an image suffix: .png, .jpg, ...), one PNG each in the new folder ``out`` (no suffix), and/or a ``.npy`` array (in the model's value range).
     Returns the samples, the paths written, what they are ("from the prior", "of class 3
     (Dress)") and the seconds that sampling took."""
     if not isinstance(n, int) or n < 1:
@@ -161,6 +161,9 @@ def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: i
         raise ConfigError("nothing to write: give --out FILE.png|DIR and/or --npy FILE.npy")
     if npy is not None and Path(npy).suffix != ".npy":
         raise ConfigError(f"--npy must name a .npy file, got {npy}")
+    if truncation is not None and not 0.0 <= truncation <= 1.0:
+        raise ConfigError(f"--truncation is psi in [0, 1] (1: no truncation, 0: the mean "
+                          f"image), such as 0.7, got {truncation}")
     out = Path(out) if out is not None else None
     if out is not None:
         _check_out(out)
@@ -172,12 +175,17 @@ def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: i
         require(model, ConditionalSampler, "generate examples of a chosen class (--label)",
                 str(run_dir))
         label = class_label(model, label)
+    if truncation is not None:
+        require(model, TruncatedSampler, "sample with the truncation trick (--truncation)",
+                str(run_dir))
+        options["truncation"] = truncation
     if out is not None:
         _check_images(model.sample_shape, "write the samples with --npy FILE.npy instead")
     start = time.perf_counter()
     samples = sample(model, n, seed, labels=label, options=options)
     seconds = time.perf_counter() - start
     of = "from the prior" if label is None else f"of class {describe_class(model, label)}"
+    of += "" if truncation is None else f", truncation psi {truncation:g}"
     written = write_samples(displayable(model, samples), out, f"{n} samples {of}")
     if npy is not None:
         np.save(npy, samples)

@@ -7,7 +7,8 @@ from aegan.models import (autoencoder, classifier, diffusion, forecaster, gan,  
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import (CAPABILITIES, ConditionalSampler, Decoder, Denoiser, Encoder,
                                IterativeSampler, Labeller, LatentSampler, Likelihood, Model, Needs,
-                               Predictor, Reconstructor, Sampler, Translator, can)
+                               Predictor, Reconstructor, Sampler, StyleMixer, Translator,
+                               TruncatedSampler, can)
 from aegan.models.classifier import Classifier, ClassifierConfig
 from aegan.models.diffusion import Diffusion, DiffusionConfig
 from aegan.models.forecaster import Forecaster, ForecasterConfig
@@ -21,5 +22,5 @@ __all__ = ["CAPABILITIES", "GAN", "MODELS", "VAE", "Autoencoder", "AutoencoderCo
            "ClassifierConfig", "ConditionalSampler", "Decoder", "Denoiser", "Diffusion",
            "DiffusionConfig", "Encoder", "Forecaster", "ForecasterConfig", "GANConfig", "ImageTranslator", "IterativeSampler",
            "Labeller", "LatentSampler", "Likelihood", "Model", "Needs", "Predictor",
-           "Reconstructor", "Sampler", "Translator", "TranslatorConfig", "VAEConfig",
+           "Reconstructor", "Sampler", "StyleMixer", "Translator", "TranslatorConfig", "TruncatedSampler", "VAEConfig",
            "build_model", "can", "model_class", "model_config_from_dict", "register_model"]

@@ -121,6 +121,29 @@ class ConditionalSampler(Sampler, Protocol):
 
 
 @runtime_checkable
+class TruncatedSampler(Sampler, Protocol):
+    """The truncation trick (Karras et al. 2019, section 5.4 after Brock et al. 2019):
+    ``sample(n, generator, truncation=psi)`` and ``decode(z, truncation=psi)`` draw w closer to
+    the tracked mean of w, ``w_avg + psi (w - w_avg)``: 1 leaves w as it is, 0 gives the mean
+    image for every coding."""
+
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               truncation: float = 1.0) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class StyleMixer(Protocol):
+    """Style mixing (Karras et al. 2019, section 3.1): ``mix_styles(z_a, z_b, layers,
+    truncation)`` gives ``z_a``'s images with the styles of ``layers`` taken from ``z_b``;
+    ``style_bands()`` names the layers of the coarse, middle and fine styles."""
+
+    def style_bands(self) -> dict[str, list[int]]: ...
+
+    def mix_styles(self, z_a: torch.Tensor, z_b: torch.Tensor, layers: list[int],
+                   truncation: float = 1.0) -> torch.Tensor: ...
+
+
+@runtime_checkable
 class IterativeSampler(Sampler, Protocol):
     """A sampler that turns noise into examples over steps (a diffusion model), with options
     chosen at sampling time. ``num_timesteps``: T, the steps of its noising process.
@@ -203,8 +226,9 @@ class Predictor(Protocol):
 CAPABILITIES: dict[type, str] = {
     Encoder: "encode", Decoder: "decode", Reconstructor: "reconstruct", Denoiser: "denoise",
     Sampler: "sample", LatentSampler: "sample-codings", ConditionalSampler: "sample-class",
-    IterativeSampler: "sample-steps", Likelihood: "likelihood", Labeller: "classify",
-    Translator: "translate", Predictor: "predict",
+    IterativeSampler: "sample-steps", TruncatedSampler: "truncate", StyleMixer: "mix-styles",
+    Likelihood: "likelihood",
+    Labeller: "classify", Translator: "translate", Predictor: "predict",
 }
 
 

@@ -32,12 +32,15 @@ from torch import nn
 from aegan.config import ConfigError, OptimConfig
 from aegan.errors import DataError
 from aegan.models import closed_form
-from aegan.models.base import ConditionalSampler, LatentSampler, Model, Needs
+from aegan.models.base import (ConditionalSampler, LatentSampler, Model, Needs, StyleMixer,
+                               TruncatedSampler)
 from aegan.models.ema import ema_decay, ema_update_
 from aegan.models.gan_losses import LOSSES, gradient_penalty
+from aegan.models.progressive import GROWING, Growth, check_growth_config
 from aegan.models.registry import register_model
 from aegan.nets.gan import (Discriminator, Generator, apply_spectral_norm, book_dcgan_players,
                             dcgan_players, dense_players)
+from aegan.nets.style import ProgressiveDiscriminator, ProgressiveGenerator
 from aegan.optim import make_optimizer
 
 RANGES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}
@@ -49,11 +52,18 @@ def _players(cfg, shape, z_in, out):
         return dense_players(shape, z_in, out)
     if cfg.net == "book-dcgan":
         return book_dcgan_players(shape, z_in, out)
+    if cfg.net in GROWING:
+        mode = cfg.style if cfg.net == "stylegan" else "none"
+        grows = bool(cfg.fade_images or cfg.stable_images)
+        g = ProgressiveGenerator(z_in, shape, cfg.g_channels, out, mode, cfg.mapping_layers,
+                                 cfg.mapping_lr, cfg.noise, grows)
+        d = ProgressiveDiscriminator(shape, cfg.d_channels, RANGES[cfg.value_range][0], grows)
+        return g, d, cfg.d_channels[0]
     return dcgan_players(shape, z_in, out, cfg.g_channels, cfg.d_channels,
                          cfg.d_batch_norm and cfg.loss != "wgan-gp" and not cfg.spectral_norm)
 
 
-NETS = ("dense", "book-dcgan", "dcgan")
+NETS = ("dense", "book-dcgan", "dcgan", *GROWING)
 
 
 def _count(value, least: int) -> bool:
@@ -70,7 +80,16 @@ class GANConfig:
     """A GAN. ``value_range`` is the data's range the generator produces ('unit': [0, 1] with a
     sigmoid output, 'symmetric': [-1, 1] with tanh); the data config's ``scale`` must match.
     ``g_channels`` / ``d_channels``: the widths of net 'dcgan' (one stride-2 layer each).
-    ``d_batch_norm`` is ignored (no BN in D) with wgan-gp or spectral_norm."""
+    ``d_batch_norm`` is ignored (no BN in D) with wgan-gp or spectral_norm.
+
+    Nets 'progan' and 'stylegan' (:mod:`aegan.models.progressive`): ``g_channels`` /
+    ``d_channels`` give one width per resolution from 4x4 up to the padded side (32: four);
+    the growth schedule in real images (``stable_images``, ``fade_images``; both 0: no growth)
+    and ``batch_sizes`` per resolution; for 'stylegan' the ``style`` ('adain': StyleGAN 1,
+    'modulated': StyleGAN 2), a mapping network of ``mapping_layers`` (learning rate
+    ``mapping_lr`` x), ``noise`` inputs, ``style_mixing`` probability; for both R1
+    (``r1_weight``, lazily every ``r1_interval`` D steps); for 'stylegan' path-length
+    regularisation (``pl_weight``, every ``pl_interval`` G steps)."""
 
     family: str = "gan"
     net: str = "dense"
@@ -91,6 +110,18 @@ class GANConfig:
     g_lr: float = 1.0  # multipliers of optim.lr for each player
     d_lr: float = 1.0
     num_classes: int = 0  # > 0: conditional on labels 0 .. num_classes - 1
+    fade_images: int = 0
+    stable_images: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
+    style: str = "modulated"
+    mapping_layers: int = 2
+    mapping_lr: float = 0.01
+    noise: bool = True
+    style_mixing: float = 0.9
+    r1_weight: float = 0.0
+    r1_interval: int = 16
+    pl_weight: float = 0.0  # path-length regularisation of net 'stylegan' (0: off; paper: 2)
+    pl_interval: int = 4
 
     @property
     def data_range(self) -> tuple[float, float]:
@@ -133,6 +164,7 @@ class GANConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        check_growth_config(self)
 
 
 @contextlib.contextmanager
@@ -162,7 +194,7 @@ def frozen(module: nn.Module):
 
 
 @register_model("gan", GANConfig)
-class GAN(Model, LatentSampler, ConditionalSampler):
+class GAN(Model, Growth, LatentSampler, ConditionalSampler, TruncatedSampler, StyleMixer):
     """A generator and a discriminator trained against each other."""
 
     family = "gan"
@@ -170,9 +202,9 @@ class GAN(Model, LatentSampler, ConditionalSampler):
 
     @classmethod
     def capabilities(cls, config: GANConfig):
-        conditional = config.num_classes > 0
-        return tuple(c for c in super().capabilities(config)
-                     if conditional or c is not ConditionalSampler)
+        off = ({ConditionalSampler} if config.num_classes == 0 else set()) | (
+            {TruncatedSampler, StyleMixer} if config.net != "stylegan" else set())
+        return tuple(c for c in super().capabilities(config) if c not in off)
 
     @classmethod
     def needs(cls, config: GANConfig) -> Needs:
@@ -208,6 +240,9 @@ class GAN(Model, LatentSampler, ConditionalSampler):
         self.z_dim, self.num_classes = config.z_dim, k
         self.value_range = config.data_range
         self.loss_d, self.loss_g = LOSSES[config.loss]
+        self.growing = config.net in GROWING
+        if self.growing:
+            self._init_growth()
 
     # -- the model's face -------------------------------------------------------------------
     def _device(self) -> torch.device:
@@ -232,18 +267,21 @@ class GAN(Model, LatentSampler, ConditionalSampler):
         return self.sample_codings(1, generator)[0]
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, labels=None, truncation: float = 1.0) -> torch.Tensor:
         """Images of codings ``[N, z_dim]`` (and labels ``[N]`` or one label for a conditional
         GAN; default: the classes in turn) by the averaged generator when there is one, in
-        ``value_range``: ``[N, *sample_shape]``."""
+        ``value_range``: ``[N, *sample_shape]``; net 'stylegan' with ``truncation`` psi."""
         g = self.generator_ema if self.generator_ema is not None else self.generator
         z = z.to(self._device())
+        if truncation != 1.0:
+            return g.body(z, truncation)
         return g(z, self._labels(len(z), labels))
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None, labels=None,
+               truncation: float = 1.0) -> torch.Tensor:
         """``n`` new examples ``[n, *sample_shape]`` in ``value_range``."""
-        return self.decode(self.sample_codings(n, generator), labels)
+        return self.decode(self.sample_codings(n, generator), labels, truncation)
 
     # -- the step contract --------------------------------------------------------------------
     def configure_optimizers(self, cfg: OptimConfig) -> dict[str, torch.optim.Optimizer]:
@@ -254,6 +292,8 @@ class GAN(Model, LatentSampler, ConditionalSampler):
                                                 dataclasses.replace(cfg, lr=cfg.lr * c.d_lr))}
 
     def _fakes(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.growing and self.config.net == "stylegan":
+            return self.style_fakes(n)
         z = torch.randn((n, self.z_dim), device=self._device())
         return self.generator(z, labels)
 
@@ -341,6 +381,8 @@ class GAN(Model, LatentSampler, ConditionalSampler):
         return batch.labels
 
     def training_step(self, batch, optimizers, step):
+        if self.growing:
+            return self.growth_step(batch, optimizers)
         x, labels = batch.inputs, self._batch_labels(batch)
         for _ in range(self.config.n_critic):
             d = self.discriminator_step(x, labels, optimizers["discriminator"])

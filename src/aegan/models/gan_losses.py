@@ -115,3 +115,29 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     out = critic(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)  # [N, *shape]
     return (grad.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): ``E[||grad D(x)||_2^2]`` on real images ``[N, *shape]``;
+    differentiable (the discriminator's weights get its gradient). StyleGAN 2 applies it
+    lazily, every k-th step with its weight multiplied by k."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)  # [N, *shape]
+    return grad.flatten(1).square().sum(dim=1).mean()
+
+
+def path_lengths(images: torch.Tensor, ws: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """StyleGAN 2's path lengths (Karras et al. 2020, section 3.2): ``|J_w^T y|`` per example,
+    the gradient of ``<images, y>`` with respect to ``ws`` ``[N, L, w_dim]`` (its squared
+    norm averaged over the L layers' w), ``y`` ``[N, *shape]`` random images scaled by
+    ``1 / sqrt(H W)``. Differentiable: ``[N]``."""
+    (grad,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)  # [N, L, w_dim]
+    return grad.square().sum(dim=2).mean(dim=1).sqrt()
+
+
+def path_length_penalty(lengths: torch.Tensor, mean: torch.Tensor,
+                        decay: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(E[(|J^T y| - a)^2], a')``: the penalty against the moving average ``a`` of the
+    lengths, and that average updated ``a' = a + decay (mean(lengths) - a)``."""
+    new_mean = mean + decay * (lengths.detach().mean() - mean)
+    return (lengths - new_mean).square().mean(), new_mean
