@@ -439,6 +439,19 @@ def _snapshot(root: Path) -> dict[str, str]:
             else "dir" for p in sorted(root.rglob("*")) if p.name != ".lock"}
 
 
+def assert_refused(cli, root: Path, bad: Bad):
+    """Run ``bad``'s command: exit 2, one line naming the problem and the way out, and nothing
+    under ``root`` changed (no partial output, earlier results untouched). Returns the result."""
+    before = _snapshot(root)
+    result = cli(*bad.args)
+    assert result.code == 2, (result.code, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert bad.problem in lines[0] and bad.way_out in lines[0], lines[0]
+    assert _snapshot(root) == before
+    return result
+
+
 @pytest.fixture
 def env(tmp_path, monkeypatch, trained_runs):
     for run in ("lin", "other", "img"):
@@ -461,12 +474,6 @@ def test_bad_input_is_one_line_exit_2(cli, env, case):
     bad = BAD[case]
     if bad.setup:
         bad.setup(env)
-    before = _snapshot(env.tmp)
-    result = cli(*bad.args)
-    assert result.code == 2, (result.code, result.err)
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert bad.problem in lines[0] and bad.way_out in lines[0], lines[0]
+    result = assert_refused(cli, env.tmp, bad)
     assert "Traceback" not in result.err
-    assert _snapshot(env.tmp) == before  # no partial output, earlier results untouched
     assert not (env.tmp / "PWNED").exists()  # nothing in a hostile file ran

@@ -24,7 +24,7 @@ from aegan.optim import make_optimizer
 from aegan.presets import get_preset
 from aegan.run import RunConfig, load_data
 from tests.conftest import write_run
-from tests.test_bad_input import Bad, Env, _snapshot
+from tests.test_bad_input import Bad, Env, assert_refused
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -442,10 +442,4 @@ def test_bad_diffusion_input_is_one_line_exit_2(cli, tmp_path, monkeypatch, case
     bad = BAD[case]
     if bad.setup:
         bad.setup(Env(tmp_path, monkeypatch, []))
-    before = _snapshot(tmp_path)
-    result = cli(*bad.args)
-    assert result.code == 2, (result.code, result.err)
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert bad.problem in lines[0] and bad.way_out in lines[0], lines[0]
-    assert _snapshot(tmp_path) == before
+    assert_refused(cli, tmp_path, bad)

@@ -23,7 +23,7 @@ from aegan.presets import get_preset
 from aegan.run import RunConfig
 from aegan.weights import load_safetensors
 from tests.conftest import write_run
-from tests.test_bad_input import Bad, _snapshot
+from tests.test_bad_input import Bad, assert_refused
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -387,10 +387,4 @@ def test_bad_gan_input_is_one_line_exit_2(cli, tmp_path, monkeypatch, case):
     (tmp_path / "taken").mkdir()
     if bad.setup:
         bad.setup(Env(tmp_path, monkeypatch, []))
-    before = _snapshot(tmp_path)
-    result = cli(*bad.args)
-    assert result.code == 2, (result.code, result.err)
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert bad.problem in lines[0] and bad.way_out in lines[0], lines[0]
-    assert _snapshot(tmp_path) == before
+    assert_refused(cli, tmp_path, bad)
