@@ -253,12 +253,96 @@ def test_style_mixing_takes_the_named_layers_from_the_second_coding():
     assert not torch.allclose(coarse, model.decode(z_b))
 
 
-def test_a_stylegan_run_draws_style_mixing_and_truncation(tmp_path):
+def test_a_stylegan_run_draws_its_figures_and_a_progan_run_its_growth(tmp_path):
     from aegan.figures import make_figures
     run = write_run(tmp_path / "style", GANConfig(**SMALL, net="stylegan"), data="digits",
                     shape=(1, 16, 16))
     names = {p.name for p in make_figures(run, tmp_path / "figs", mode="fast")}
-    assert {"style_mixing.png", "truncation.png", "samples.png"} <= names
+    assert {"style_mixing.png", "truncation.png", "noise_variation.png", "growth.png",
+            "samples.png"} <= names
+    run = write_run(tmp_path / "pro", GANConfig(**SMALL, net="progan"), data="digits",
+                    shape=(1, 16, 16))
+    names = {p.name for p in make_figures(run, tmp_path / "figs2", mode="fast")}
+    assert "growth.png" in names and "noise_variation.png" not in names
+
+
+# -- the growth timeline ------------------------------------------------------------------------
+def test_the_growth_timeline_keeps_each_resolutions_last_images():
+    """At the start of a fade-in (alpha 0) the generator's images are its previous resolution's
+    (the low path), so the record taken when 4x4 ended equals the images drawn right after."""
+    torch.manual_seed(0)
+    model = build_model(GANConfig(**SMALL, net="progan", stable_images=8, fade_images=16),
+                        (1, 16, 16))
+    opts = model.configure_optimizers(OptimConfig("adam", lr=1e-3))
+    labels, images = model.growth_timeline()
+    assert labels == ["now: 4x4"] and images.shape == (8, 1, 16, 16)
+    model.training_step(Batch(inputs=torch.rand(8, 1, 16, 16) * 2 - 1), opts, 0)  # 4x4 ends
+    assert int(model.timeline_levels) == 1
+    labels, images = model.growth_timeline()
+    assert labels == ["end of 4x4", "now: 8x8, 4x4 fading out (0% in)"]
+    torch.testing.assert_close(images[:8], images[8:])  # alpha 0: the 4x4 images, by the record
+    model.training_step(Batch(inputs=torch.rand(8, 1, 16, 16) * 2 - 1), opts, 1)
+    labels, images = model.growth_timeline()
+    assert labels == ["end of 4x4", "now: 8x8, 4x4 fading out (50% in)"]
+    assert not torch.allclose(images[:8], images[8:])
+    blocks = images[:8].reshape(8, 1, 4, 4, 4, 4)  # 4x4 images repeated to 16x16: 4x4 blocks
+    torch.testing.assert_close(blocks, blocks[:, :, :, :1, :, :1].expand_as(blocks))
+
+
+# -- StyleGAN's w space and noise ---------------------------------------------------------------
+def _style_model() -> torch.nn.Module:
+    from aegan.nets.style import NoiseInput
+    torch.manual_seed(0)
+    model = build_model(GANConfig(**SMALL, net="stylegan"), (1, 16, 16)).eval()
+    for m in model.modules():
+        if isinstance(m, NoiseInput):  # the scales start at 0: give the noise a say
+            m.scale.data.fill_(0.5)
+    model.generator.body.w_avg.normal_()
+    return model
+
+
+def test_w_space_round_trip_and_the_grid_in_w():
+    from aegan.generation import InW, semantic_grid
+    model = _style_model()
+    z = torch.randn(5, 6)
+    torch.testing.assert_close(model.synthesize(model.styles(z)), model.decode(z))
+    torch.testing.assert_close(model.styles(z, 0.0),
+                               model.generator.body.w_avg.expand(5, -1))
+    images, framed = semantic_grid(InW(model), seed=3)  # 3x4 codings on a 5x7 grid
+    w = model.styles(model.sample_codings(12, torch.Generator().manual_seed(3))).reshape(3, 4, -1)
+    grid = torch.as_tensor(images).reshape(5, 7, 1, 16, 16)
+    torch.testing.assert_close(grid[2, 2], model.synthesize(w[1, 1][None])[0])  # framed
+    assert framed[2, 2] and not framed[1, 1]
+    halfway = model.synthesize(((w[0, 0] + w[0, 1]) / 2)[None])[0]  # a straight line in W
+    torch.testing.assert_close(grid[0, 1], halfway)
+
+
+def test_noise_variation_draws_other_noise_and_leaves_the_rest_alone():
+    model = _style_model()
+    z = torch.randn(3, 6)
+    state = torch.get_rng_state()
+    a = model.vary_noise(z, torch.Generator().manual_seed(1))
+    b = model.vary_noise(z, torch.Generator().manual_seed(1))
+    c = model.vary_noise(z, torch.Generator().manual_seed(2))
+    assert torch.equal(torch.get_rng_state(), state)  # no draw from the global generator
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, c) and not torch.allclose(a, model.decode(z))
+    torch.testing.assert_close(model.decode(z), model.decode(z))  # the fixed noise is back
+
+
+def test_interpolate_in_w_and_its_refusals(cli, tmp_path):
+    style = write_run(tmp_path / "style", GANConfig(**SMALL, net="stylegan"), shape=(1, 16, 16))
+    result = cli("interpolate", style, "--out", tmp_path / "w.png")
+    assert result.code == 0, result.err
+    assert (tmp_path / "w.png").stat().st_size > 0
+    result = cli("interpolate", style, "--out", tmp_path / "t.png", "--space", "w",
+                 "--mode", "traverse")
+    assert result.code == 2 and result.err.count("\n") == 1 and "--space w" in result.err
+    pro = write_run(tmp_path / "pro", GANConfig(**SMALL, net="progan"), shape=(1, 16, 16))
+    result = cli("interpolate", pro, "--out", tmp_path / "p.png", "--space", "w")
+    assert result.code == 2 and result.err.count("\n") == 1 and "StyleMixer" in result.err
+    assert not (tmp_path / "t.png").exists() and not (tmp_path / "p.png").exists()
+    assert cli("interpolate", pro, "--out", tmp_path / "z.png").code == 0
 
 
 # -- path-length regularisation -----------------------------------------------------------------
@@ -291,3 +375,17 @@ def test_path_length_regularisation_updates_its_average_every_interval():
     assert "pl" not in out and float(model.pl_mean) == first  # step 1 does not
     with pytest.raises(Exception, match="no w"):
         GANConfig(**SMALL, net="progan", pl_weight=1.0)
+
+
+@pytest.mark.parametrize("name", ["progan-cifar10", "stylegan-cifar10"])
+def test_the_cifar10_presets_grow_colour_images_to_32(name):
+    from aegan.models import model_class
+    from aegan.presets import get_preset
+    config = get_preset(name)
+    assert config.data.name == "cifar10"
+    spec = model_class(config.model).spec_for(config.model, (3, 32, 32))
+    model = build_model(config.model, spec)
+    assert model.sample(2, torch.Generator().manual_seed(0)).shape == (2, 3, 32, 32)
+    c = config.model  # 4x4 for the first phase, 8x8 half faded in one and a half phases later
+    assert model.levels == 4 and growth_at(0, 4, c.fade_images, c.stable_images) == (0, 1.0)
+    assert growth_at(450_000, 4, c.fade_images, c.stable_images) == (1, 0.5)

@@ -26,8 +26,8 @@ from aegan.data import Dataset
 from aegan.errors import ConfigError, RunError
 from aegan.io import load_history, load_run, read_config, writing_run
 from aegan.metrics import batched
-from aegan.models import (ConditionalSampler, Denoiser, Encoder, IterativeSampler, LatentSampler,
-                          Predictor, Reconstructor, Sampler, StyleMixer, Translator,
+from aegan.models import (ConditionalSampler, Denoiser, Encoder, Grower, IterativeSampler,
+                          LatentSampler, Predictor, Reconstructor, Sampler, StyleMixer, Translator,
                           TruncatedSampler, can)
 from aegan.run import load_run_data
 from aegan.train import STEPS
@@ -111,6 +111,12 @@ def _jobs(history, steps, data, model, seed: int, mode: str, derive=None) -> lis
 
         jobs.append(("style_mixing.png", lambda: style_figures.style_mixing_figure(model, seed)))
         jobs.append(("truncation.png", lambda: style_figures.truncation_figure(model, seed)))
+        jobs.append(("noise_variation.png",
+                     lambda: style_figures.noise_variation_figure(model, seed)))
+    if can(model, Grower) and images:
+        from aegan import style_figures
+
+        jobs.append(("growth.png", lambda: style_figures.growth_figure(model)))
     if can(model, Translator) and images:
         jobs += _translation_jobs(model, data, derive)
     if can(model, Predictor) and data.kind == "image-sequences":

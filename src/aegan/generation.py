@@ -42,7 +42,7 @@ from aegan.errors import ConfigError, RunError, did_you_mean
 from aegan.fileio import atomic_write_bytes
 from aegan.io import load_run
 from aegan.models import (ConditionalSampler, Decoder, Encoder, IterativeSampler, LatentSampler,
-                          Sampler, TruncatedSampler, can)
+                          Sampler, StyleMixer, TruncatedSampler, can)
 from aegan.run import load_run_data
 
 log = logging.getLogger(__name__)
@@ -254,6 +254,24 @@ def write_samples(samples: np.ndarray, out: Path | None, title: str) -> list[Pat
 
 
 # -- latent-space exploration -----------------------------------------------------------------
+class InW:
+    """A style model seen through its intermediate space W: codings are w (of prior codings),
+    the line between two is straight in W, where StyleGAN's images change most smoothly
+    (Karras et al. 2019, section 4: shorter perceptual paths in W than in Z)."""
+
+    def __init__(self, model):
+        self.model, self.value_range = model, model.value_range
+
+    def sample_codings(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.model.styles(self.model.sample_codings(n, generator))
+
+    def interpolate(self, w_a: torch.Tensor, w_b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return torch.lerp(w_a, w_b, t)
+
+    def decode(self, w: torch.Tensor) -> torch.Tensor:
+        return self.model.synthesize(w)
+
+
 @torch.no_grad()
 def semantic_grid(model, seed: int = 0, rows: int = 3, cols: int = 4, out_rows: int = 5,
                   out_cols: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -319,11 +337,15 @@ def samples_figure(samples: np.ndarray):
     return viz.image_grid(samples, title=f"{len(samples)} samples from the prior")  # in [0, 1]
 
 
-def grid_figure(model, seed: int = 0):
-    """The book's figure 17-13: the semantic interpolation, original codings framed."""
-    images, framed = semantic_grid(model, seed)
+def grid_figure(model, seed: int = 0, space: str = "auto"):
+    """The book's figure 17-13: the semantic interpolation, original codings framed; in a
+    style model's w (``space`` 'w', or 'auto' for a :class:`~aegan.models.StyleMixer`) or in
+    the codings z."""
+    in_w = space == "w" or (space == "auto" and can(model, StyleMixer))
+    images, framed = semantic_grid(InW(model) if in_w else model, seed)
     return viz.image_grid(displayable(model, images), *framed.shape, framed=framed,
-                          title="semantic interpolation (framed: the original codings)")
+                          title=f"semantic interpolation{' in w' if in_w else ''} (framed: the "
+                                "original codings)")
 
 
 def traversal_figure(model, dims: list[int] | None = None, steps: int = 9, span: float = 3.0,
@@ -367,7 +389,9 @@ def line_figure(model, x: np.ndarray, i: int, j: int, steps: int = 9, where: str
 # -- the interpolate command's modes: (model, run_dir, options, data) -> Figure -----------------
 def _grid_mode(model, run_dir, o: dict, data_fn):
     require(model, LatentSampler, "interpolate between prior codings", str(run_dir))
-    return grid_figure(model, o["seed"])
+    if o["space"] == "w":
+        require(model, StyleMixer, "interpolate in w space", str(run_dir))
+    return grid_figure(model, o["seed"], o["space"])
 
 
 def _line_mode(model, run_dir, o: dict, data_fn):
@@ -387,11 +411,17 @@ MODES: dict[str, Callable] = {"grid": _grid_mode, "line": _line_mode, "traverse"
 
 def interpolate(run_dir: str | Path, out: str | Path, mode: str = "grid", seed: int = 0,
                 between: tuple[int, int] = (0, 1), dims: list[int] | None = None, steps: int = 9,
-                span: float = 3.0, split: str = "valid", data_dir=None) -> Path:
+                span: float = 3.0, split: str = "valid", data_dir=None,
+                space: str = "auto") -> Path:
     """Draw one latent-space figure of a run into the PNG ``out``: ``grid`` (the book's
-    semantic interpolation), ``line`` (between two examples of ``split``) or ``traverse``."""
+    semantic interpolation; ``space`` 'w' for a style model, the default with 'auto', or 'z'),
+    ``line`` (between two examples of ``split``) or ``traverse``."""
     if mode not in MODES:
         raise ConfigError(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
+    if space not in ("auto", "z", "w"):
+        raise ConfigError(f"unknown --space {space!r}; choose auto, z or w")
+    if space == "w" and mode != "grid":
+        raise ConfigError(f"--space w draws the grid mode; --mode {mode} works on the codings z")
     if Path(out).suffix != ".png":
         raise ConfigError(f"--out must name a .png file, got {out}")
     if not isinstance(steps, int) or steps < 2:
@@ -402,5 +432,6 @@ def interpolate(run_dir: str | Path, out: str | Path, mode: str = "grid", seed: 
     def data_fn():
         return load_run_data(config, data_dir).split(split)
 
-    options = dict(seed=seed, between=between, dims=dims, steps=steps, span=span, split=split)
+    options = dict(seed=seed, between=between, dims=dims, steps=steps, span=span, split=split,
+                   space=space)
     return viz.save(MODES[mode](model, run_dir, options, data_fn), Path(out))

@@ -1,7 +1,10 @@
-"""StyleGAN's figures of a run (Karras et al. 2019, figures 3 and 8): style mixing (a coding's
-image with its coarse, middle or fine styles taken from other codings) and a truncation sweep
-(psi from 1 to 0, every coding converging on the image of the mean w). For models that offer
-:class:`~aegan.models.StyleMixer` and :class:`~aegan.models.TruncatedSampler`."""
+"""The figures of progressive growing and StyleGAN (Karras et al. 2018, 2019): style mixing
+(a coding's image with its coarse, middle or fine styles taken from other codings; StyleGAN's
+figure 3), a truncation sweep (psi from 1 to 0, every coding converging on the image of the
+mean w; figure 8), noise variation (the same w with other per-layer noise, and where the noise
+acts; figure 4) for models that offer :class:`~aegan.models.StyleMixer` and
+:class:`~aegan.models.TruncatedSampler`; the growth timeline (fixed codings' images at the end
+of every resolution) for a :class:`~aegan.models.Grower`."""
 
 from __future__ import annotations
 
@@ -42,3 +45,27 @@ def truncation_figure(model, seed: int = 0, n: int = 4):
     return viz.image_grid(displayable(model, images), n, len(PSIS),
                           col_labels=[f"psi {psi:g}" for psi in PSIS],
                           title="the truncation trick: w drawn toward the mean of w")
+
+
+def noise_variation_figure(model, seed: int = 0, n: int = 4, draws: int = 5, spread: int = 32):
+    """Rows: ``n`` codings; columns: their images with ``draws`` other noise draws, then the
+    standard deviation of each pixel over ``spread`` draws (darker: more variation; scaled to
+    the figure's largest), which shows what the noise controls: the details, not the layout."""
+    z = _codings(model, n, seed)
+    noise = torch.Generator().manual_seed(seed + 1)
+    runs = np.stack([displayable(model, model.vary_noise(z, noise).numpy())
+                     for _ in range(max(draws, spread))])  # [draws, n, C, H, W]
+    std = runs[:spread].std(axis=0).mean(axis=1, keepdims=True)  # [n, 1, H, W]
+    std = np.broadcast_to(std / max(float(std.max()), 1e-8), runs.shape[1:])
+    images = np.concatenate([runs[:draws].transpose(1, 0, 2, 3, 4), std[:, None]], axis=1)
+    return viz.image_grid(images.reshape(-1, *images.shape[2:]), n, draws + 1,
+                          col_labels=[f"noise {k + 1}" for k in range(draws)] + ["std. dev."],
+                          title="the same w, other noise: the noise varies the details")
+
+
+def growth_figure(model):
+    """Rows: the fixed codings' images at the end of every resolution trained, then now."""
+    labels, images = model.growth_timeline()
+    images = displayable(model, images.cpu().numpy())
+    return viz.image_grid(images, len(labels), len(images) // len(labels), row_labels=labels,
+                          title="progressive growing: the same codings as the networks grew")

@@ -34,7 +34,7 @@ def cmd_interpolate(args) -> int:
     from aegan.generation import interpolate
 
     path = interpolate(args.run, args.out, args.mode, args.seed, tuple(args.between),
-                       args.dim, args.steps, args.span, args.split, args.data_dir)
+                       args.dim, args.steps, args.span, args.split, args.data_dir, args.space)
     print(f"wrote {path}")
     return 0
 
@@ -173,6 +173,9 @@ def _generation_parsers(sub) -> None:
                         "(default: grid)")
     p.add_argument("--seed", type=int, default=0,
                    help="of the prior codings (grid; traverse: a GAN's held coding) (default: 0)")
+    p.add_argument("--space", default="auto", choices=["auto", "z", "w"],
+                   help="where the grid interpolates: a style model's w or the codings z "
+                        "(default: auto, w when the model has one)")
     p.add_argument("--between", type=int, nargs=2, default=[0, 1], metavar=("I", "J"),
                    help="the two examples of --split to join (line) (default: 0 1)")
     _split_flag(p, "valid", "the split of --between's examples")

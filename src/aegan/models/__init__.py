@@ -6,9 +6,9 @@ from aegan.models import (autoencoder, classifier, diffusion, forecaster, gan,  
                           translator, vae)
 from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import (CAPABILITIES, ConditionalSampler, Decoder, Denoiser, Encoder,
-                               IterativeSampler, Labeller, LatentSampler, Likelihood, Model, Needs,
-                               Predictor, Reconstructor, Sampler, StyleMixer, Translator,
-                               TruncatedSampler, can)
+                               Grower, IterativeSampler, Labeller, LatentSampler, Likelihood,
+                               Model, Needs, Predictor, Reconstructor, Sampler, StyleMixer,
+                               Translator, TruncatedSampler, can)
 from aegan.models.classifier import Classifier, ClassifierConfig
 from aegan.models.diffusion import Diffusion, DiffusionConfig
 from aegan.models.forecaster import Forecaster, ForecasterConfig
@@ -18,9 +18,11 @@ from aegan.models.registry import (MODELS, build_model, model_class, model_confi
 from aegan.models.translator import ImageTranslator, TranslatorConfig
 from aegan.models.vae import VAE, VAEConfig
 
-__all__ = ["CAPABILITIES", "GAN", "MODELS", "VAE", "Autoencoder", "AutoencoderConfig", "Classifier",
-           "ClassifierConfig", "ConditionalSampler", "Decoder", "Denoiser", "Diffusion",
-           "DiffusionConfig", "Encoder", "Forecaster", "ForecasterConfig", "GANConfig", "ImageTranslator", "IterativeSampler",
-           "Labeller", "LatentSampler", "Likelihood", "Model", "Needs", "Predictor",
-           "Reconstructor", "Sampler", "StyleMixer", "Translator", "TranslatorConfig", "TruncatedSampler", "VAEConfig",
-           "build_model", "can", "model_class", "model_config_from_dict", "register_model"]
+__all__ = ["CAPABILITIES", "GAN", "MODELS", "VAE", "Autoencoder", "AutoencoderConfig",
+           "Classifier", "ClassifierConfig", "ConditionalSampler", "Decoder", "Denoiser",
+           "Diffusion", "DiffusionConfig", "Encoder", "Forecaster", "ForecasterConfig",
+           "GANConfig", "Grower", "ImageTranslator", "IterativeSampler", "Labeller",
+           "LatentSampler", "Likelihood", "Model", "Needs", "Predictor", "Reconstructor",
+           "Sampler", "StyleMixer", "Translator", "TranslatorConfig", "TruncatedSampler",
+           "VAEConfig", "build_model", "can", "model_class", "model_config_from_dict",
+           "register_model"]

@@ -133,14 +133,33 @@ class TruncatedSampler(Sampler, Protocol):
 
 @runtime_checkable
 class StyleMixer(Protocol):
-    """Style mixing (Karras et al. 2019, section 3.1): ``mix_styles(z_a, z_b, layers,
-    truncation)`` gives ``z_a``'s images with the styles of ``layers`` taken from ``z_b``;
-    ``style_bands()`` names the layers of the coarse, middle and fine styles."""
+    """StyleGAN's intermediate space W (Karras et al. 2019): ``styles(z, truncation)`` maps
+    codings to w ``[N, w_dim]`` and ``synthesize(w)`` draws their images, so lines and grids
+    can be drawn in W; style mixing (section 3.1): ``mix_styles(z_a, z_b, layers,
+    truncation)`` gives ``z_a``'s images with the styles of ``layers`` taken from ``z_b``,
+    ``style_bands()`` names the layers of the coarse, middle and fine styles; ``vary_noise(z,
+    generator, truncation)``: the images of ``z`` with other per-layer noise (section 3.2)."""
 
     def style_bands(self) -> dict[str, list[int]]: ...
 
     def mix_styles(self, z_a: torch.Tensor, z_b: torch.Tensor, layers: list[int],
                    truncation: float = 1.0) -> torch.Tensor: ...
+
+    def styles(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor: ...
+
+    def synthesize(self, w: torch.Tensor) -> torch.Tensor: ...
+
+    def vary_noise(self, z: torch.Tensor, generator: torch.Generator,
+                   truncation: float = 1.0) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Grower(Protocol):
+    """A generator grown resolution by resolution (Karras et al. 2018): ``growth_timeline()``
+    gives the samples of fixed codings recorded at the end of every resolution trained so far,
+    and the current ones: ``(row labels, images [rows * n, *sample_shape])``."""
+
+    def growth_timeline(self) -> tuple[list[str], torch.Tensor]: ...
 
 
 @runtime_checkable
@@ -227,7 +246,7 @@ CAPABILITIES: dict[type, str] = {
     Encoder: "encode", Decoder: "decode", Reconstructor: "reconstruct", Denoiser: "denoise",
     Sampler: "sample", LatentSampler: "sample-codings", ConditionalSampler: "sample-class",
     IterativeSampler: "sample-steps", TruncatedSampler: "truncate", StyleMixer: "mix-styles",
-    Likelihood: "likelihood",
+    Grower: "grow", Likelihood: "likelihood",
     Labeller: "classify", Translator: "translate", Predictor: "predict",
 }
 

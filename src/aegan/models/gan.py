@@ -32,8 +32,8 @@ from torch import nn
 from aegan.config import ConfigError, OptimConfig
 from aegan.errors import DataError
 from aegan.models import closed_form
-from aegan.models.base import (ConditionalSampler, LatentSampler, Model, Needs, StyleMixer,
-                               TruncatedSampler)
+from aegan.models.base import (ConditionalSampler, Grower, LatentSampler, Model, Needs,
+                               StyleMixer, TruncatedSampler)
 from aegan.models.ema import ema_decay, ema_update_
 from aegan.models.gan_losses import LOSSES, gradient_penalty
 from aegan.models.progressive import GROWING, Growth, check_growth_config
@@ -194,7 +194,8 @@ def frozen(module: nn.Module):
 
 
 @register_model("gan", GANConfig)
-class GAN(Model, Growth, LatentSampler, ConditionalSampler, TruncatedSampler, StyleMixer):
+class GAN(Model, Growth, LatentSampler, ConditionalSampler, TruncatedSampler, StyleMixer,
+          Grower):
     """A generator and a discriminator trained against each other."""
 
     family = "gan"
@@ -203,7 +204,8 @@ class GAN(Model, Growth, LatentSampler, ConditionalSampler, TruncatedSampler, St
     @classmethod
     def capabilities(cls, config: GANConfig):
         off = ({ConditionalSampler} if config.num_classes == 0 else set()) | (
-            {TruncatedSampler, StyleMixer} if config.net != "stylegan" else set())
+            {TruncatedSampler, StyleMixer} if config.net != "stylegan" else set()) | (
+            {Grower} if config.net not in GROWING else set())
         return tuple(c for c in super().capabilities(config) if c not in off)
 
     @classmethod

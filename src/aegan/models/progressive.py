@@ -6,7 +6,9 @@ The schedule is a function of the number of real images seen, a buffer of the mo
 resolution stays at 4x4 for ``stable_images``, then each next resolution fades in over
 ``fade_images`` (alpha 0 -> 1) and stays for ``stable_images``. The level and alpha are set
 from it before every step (and are buffers of both players), so a checkpoint taken mid
-fade-in resumes bit for bit.
+fade-in resumes bit for bit. The growth timeline is recorded the same way: when a resolution
+ends, the images of fixed codings are kept in a buffer (a few kilobytes), so the figure of
+every resolution survives a resume and is drawn from the finished model alone.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import torch
 
 from aegan.config import ConfigError
 from aegan.models.gan_losses import path_length_penalty, path_lengths, r1_penalty
+from aegan.nets.style import fresh_noise
 
 GROWING = ("progan", "stylegan")
 STYLES = ("adain", "modulated")
+TIMELINE = 8  # images per resolution in the growth timeline, of codings drawn with seed 0
 
 
 def growth_at(images: int, levels: int, fade: int, stable: int) -> tuple[int, float]:
@@ -75,6 +79,12 @@ def check_growth_config(c) -> None:
             raise ConfigError(message)
 
 
+def _without_timeline(model, state_dict, prefix, *args) -> None:
+    """Weights saved before the growth timeline existed load with an empty one."""
+    for name in ("timeline", "timeline_levels"):
+        state_dict.setdefault(prefix + name, getattr(model, name))
+
+
 class Growth:
     """The growth, style-mixing and R1 parts of the GAN family's step (mixed into it)."""
 
@@ -83,6 +93,9 @@ class Growth:
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
         self.register_buffer("pl_mean", torch.zeros(()))
         self.levels = len(self.config.g_channels)
+        self.register_buffer("timeline", torch.zeros(self.levels, TIMELINE, *self.sample_shape))
+        self.register_buffer("timeline_levels", torch.zeros((), dtype=torch.long))
+        self.register_load_state_dict_pre_hook(_without_timeline)
 
     def set_growth(self) -> tuple[int, float]:
         """Level and alpha from the images seen, in both players and the average."""
@@ -135,6 +148,10 @@ class Growth:
             self.d_steps += 1
             self.images_seen += len(real)
             start += size
+            if growth_at(int(self.images_seen), self.levels, c.fade_images,
+                         c.stable_images)[0] > level:  # the end of a resolution
+                self.timeline[level] = self._timeline_images()
+                self.timeline_levels.fill_(level + 1)
         self.set_growth()
         return out
 
@@ -151,9 +168,64 @@ class Growth:
         self.minimize({"pl": c.pl_weight * c.pl_interval * penalty}, optimizer, key="pl")
         return penalty.detach()
 
-    # -- style mixing (net 'stylegan'), with the averaged generator when there is one ----------
+    # -- the growth timeline ---------------------------------------------------------------
+    @torch.no_grad()
+    def _timeline_images(self) -> torch.Tensor:
+        """The images of the timeline's fixed codings now, by the averaged generator when there
+        is one, in evaluation mode (no random noise, no draw from the global generator)."""
+        g = self.generator_ema if self.generator_ema is not None else self.generator
+        z = torch.randn((TIMELINE, self.z_dim), generator=torch.Generator().manual_seed(0))
+        was = g.training
+        g.eval()
+        try:
+            return g(z.to(self._device()), None)
+        finally:
+            g.train(was)
+
+    def growth_timeline(self) -> tuple[list[str], torch.Tensor]:
+        """Row labels and images ``[rows * TIMELINE, *sample_shape]``: the fixed codings' images
+        at the end of every resolution trained so far, then now."""
+        done = int(self.timeline_levels)
+        level, alpha = growth_at(int(self.images_seen), self.levels, self.config.fade_images,
+                                 self.config.stable_images)
+        sides = [4 << i for i in range(self.levels)]
+        now = f"now: {sides[level]}x{sides[level]}" + (
+            f", {sides[level] // 2}x{sides[level] // 2} fading out ({alpha:.0%} in)"
+            if alpha < 1 else "")
+        labels = [f"end of {side}x{side}" for side in sides[:done]] + [now]
+        images = torch.cat([self.timeline[:done].flatten(0, 1), self._timeline_images()])
+        return labels, images
+
+    # -- StyleGAN's w space and style mixing, with the averaged generator when there is one ----
     def _style_body(self):
         return (self.generator_ema if self.generator_ema is not None else self.generator).body
+
+    @torch.no_grad()
+    def styles(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """The w ``[N, w_dim]`` of codings ``z`` ``[N, z_dim]`` (drawn toward the tracked mean
+        of w by ``truncation`` psi)."""
+        body = self._style_body()
+        return body.truncate(body.mapping(z.to(self._device())), truncation)
+
+    @torch.no_grad()
+    def synthesize(self, w: torch.Tensor) -> torch.Tensor:
+        """The images of w ``[N, w_dim]`` (the same w at every layer)."""
+        body = self._style_body()
+        return body.synthesis(body.broadcast(w.to(self._device())))
+
+    @torch.no_grad()
+    def vary_noise(self, z: torch.Tensor, generator: torch.Generator,
+                   truncation: float = 1.0) -> torch.Tensor:
+        """The images of ``z`` with per-layer noise drawn from ``generator`` instead of the
+        fixed noise of evaluation."""
+        body = self._style_body()
+        was = body.training
+        body.eval()
+        try:
+            with fresh_noise(body, generator):
+                return self.synthesize(self.styles(z, truncation))
+        finally:
+            body.train(was)
 
     def style_bands(self) -> dict[str, list[int]]:
         """The layers (indices of w) of the coarse, middle and fine styles: the resolutions

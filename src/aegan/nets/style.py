@@ -16,12 +16,14 @@ PyTorch (no custom operations), so the same code runs on a CPU and a GPU.
 
 In training mode each noise input draws fresh noise; in evaluation mode it uses its own
 constant noise buffer (stylegan2's ``noise_mode='const'``), so a model's images are a function
-of its codings alone (as export and seeded sampling need).
+of its codings alone (as export and seeded sampling need); :func:`fresh_noise` draws other
+noise for the noise-variation figure.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -70,17 +72,38 @@ class PixelNorm(nn.Module):
 
 
 class NoiseInput(nn.Module):
-    """Adds ``scale[c] * noise[N, 1, H, W]``; the scales start at 0 (StyleGAN 3.2)."""
+    """Adds ``scale[c] * noise[N, 1, H, W]``; the scales start at 0 (StyleGAN 3.2). The noise
+    is fresh in training, a fixed draw (``const``) in evaluation, or drawn from ``draw`` (a
+    ``torch.Generator``, set by :func:`fresh_noise`) when one is given."""
 
     def __init__(self, channels: int, side: int):
         super().__init__()
         self.scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
         self.register_buffer("const", torch.randn(1, 1, side, side))
+        self.draw: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        noise = (torch.randn(len(x), 1, *x.shape[2:], device=x.device, dtype=x.dtype)
-                 if self.training else self.const)
+        if self.training:
+            noise = torch.randn(len(x), 1, *x.shape[2:], device=x.device, dtype=x.dtype)
+        elif self.draw is not None:
+            noise = torch.randn(len(x), 1, *x.shape[2:], generator=self.draw).to(x)
+        else:
+            noise = self.const
         return x + self.scale * noise
+
+
+@contextmanager
+def fresh_noise(net: nn.Module, generator: torch.Generator):
+    """Within the block, every noise input of ``net`` in evaluation draws new noise from
+    ``generator`` (StyleGAN's figure 4: the same w, other noise)."""
+    inputs = [m for m in net.modules() if isinstance(m, NoiseInput)]
+    for m in inputs:
+        m.draw = generator
+    try:
+        yield
+    finally:
+        for m in inputs:
+            m.draw = None
 
 
 class ModulatedConv2d(nn.Module):
