@@ -15,12 +15,13 @@ from aegan.config import DataConfig, OptimConfig, TrainConfig
 from aegan.data import Examples, ExampleSpec, Resampled
 from aegan.data.dataset import Dataset
 from aegan.data.derive import derive
+from aegan.data.examples import Batch
 from aegan.data.moving import MovingDigits, moving_digits, moving_sequence, trajectory
 from aegan.errors import ConfigError, DataMismatch
 from aegan.io import load_run, save_model, write_json
 from aegan.metrics.forecast import forecast_scores, frame_scores
 from aegan.models import ForecasterConfig, build_model
-from aegan.nets.forecast import ConvLSTMCell
+from aegan.nets.forecast import ConvLSTMCell, ConvLSTMNet
 from aegan.run import RunConfig
 from aegan.train import Trainer
 
@@ -117,6 +118,33 @@ def test_convlstm_cell_is_the_hand_written_step():
     h_next, c_out = cell(x, (h, c))
     torch.testing.assert_close(c_out, c_next)
     torch.testing.assert_close(h_next, o * torch.tanh(c_next))
+
+
+def test_scheduled_sampling_reads_true_frames_by_its_schedule():
+    """p_true 1: the net reads the true previous frames (teacher forcing), by hand with its
+    one-frame step; p_true 0: its own predictions, as at prediction time; the model's chance
+    falls linearly over ``scheduled_sampling`` training steps and stays at 0."""
+    torch.manual_seed(0)
+    net = ConvLSTMNet(1, [3], kernel=3, patch=2)
+    context, truth = torch.rand(2, 3, 1, 8, 8), torch.rand(2, 4, 1, 8, 8)
+    states: list = [None]
+    for t in range(3):
+        frame = net._step(context[:, t], states)
+    forced = [frame] + [net._step(truth[:, t], states) for t in range(3)]
+    torch.testing.assert_close(net(context, 4, truth, 1.0), torch.stack(forced, dim=1))
+    torch.testing.assert_close(net(context, 4, truth, 0.0), net(context, 4))
+    mixed = net(context, 4, truth, 0.5)
+    assert not torch.allclose(mixed, net(context, 4))
+    config = ForecasterConfig(net="convlstm", context=3, horizon=2, hidden=[3], kernel=3,
+                              patch=2, scheduled_sampling=4)
+    model = build_model(config, ExampleSpec("image-sequences", {"inputs": (3, 1, 8, 8),
+                                                                "targets": (2, 1, 8, 8)}))
+    opts = model.configure_optimizers(OptimConfig("adam", lr=1e-3))
+    batch = Batch(inputs=torch.rand(2, 3, 1, 8, 8), targets=torch.rand(2, 2, 1, 8, 8))
+    chances = [float(model.training_step(batch, opts, k)["p_true"]) for k in range(6)]
+    assert chances == [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    with pytest.raises(ConfigError, match="scheduled_sampling"):
+        ForecasterConfig(net="simvp", scheduled_sampling=10)
 
 
 def test_forecasters_refuse_data_they_cannot_learn_from():

@@ -49,7 +49,9 @@ class ForecasterConfig:
     ``hid_s`` (the encoder's width), ``hid_t`` (the translator's), ``n_s`` (encoder layers,
     every second from the first halving the side), ``n_t`` (translator blocks).
     ``lambda_adv`` > 0 adds the clip discriminator (``d_channels`` wide, ``loss`` one of the
-    GAN losses but wgan-gp)."""
+    GAN losses but wgan-gp). ``scheduled_sampling`` (ConvLSTM): training steps over which the
+    probability that a predicted step reads the true previous frame instead of its own
+    prediction falls linearly from 1 to 0 (0: always its own, as at prediction time)."""
 
     family: str = "forecaster"
     net: str = "simvp"
@@ -68,6 +70,7 @@ class ForecasterConfig:
     d_channels: int = 32
     g_lr: float = 1.0  # multipliers of optim.lr for each player
     d_lr: float = 1.0
+    scheduled_sampling: int = 0
 
     def __post_init__(self) -> None:
         for key, choices in (("net", NETS), ("loss", tuple(k for k in LOSSES if k != "wgan-gp"))):
@@ -79,6 +82,12 @@ class ForecasterConfig:
             if not is_int(getattr(self, key)) or getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be a positive whole number, got "
                                   f"{getattr(self, key)!r}")
+        if not is_int(self.scheduled_sampling) or self.scheduled_sampling < 0:
+            raise ConfigError(f"model.scheduled_sampling is a number of training steps >= 0, "
+                              f"got {self.scheduled_sampling!r}")
+        if self.scheduled_sampling and self.net != "convlstm":
+            raise ConfigError(f"model.scheduled_sampling feeds a recurrent net its true frames; "
+                              f"net {self.net!r} predicts the horizon at once: set it to 0")
         if not is_int(self.n_t) or self.n_t < 0:
             raise ConfigError(f"model.n_t must be a whole number >= 0, got {self.n_t!r}")
         if (not isinstance(self.hidden, list) or not self.hidden
@@ -156,6 +165,8 @@ class Forecaster(Model, Predictor):
             self.discriminator = PatchGAN(clip, patch_layers(min(self.frame_shape[1:])),
                                           c.d_channels, 8 * c.d_channels, "batch")
         self.loss_d, self.loss_g = LOSSES[c.loss]
+        if c.scheduled_sampling:  # training steps taken, for the schedule (and exact resume)
+            self.register_buffer("steps_taken", torch.zeros((), dtype=torch.long))
 
     # -- forecasting ------------------------------------------------------------------------
     def forecast(self, context: torch.Tensor, steps: int) -> torch.Tensor:
@@ -240,14 +251,21 @@ class Forecaster(Model, Predictor):
         return out
 
     def training_step(self, batch, optimizers, step):
-        """Predict the horizon; a discriminator step on real and predicted clips (with
+        """Predict the horizon (reading true frames by the schedule of
+        ``scheduled_sampling``); a discriminator step on real and predicted clips (with
         ``lambda_adv``); a forecaster step on ``lambda_mse * MSE (+ lambda_adv * adv)``."""
         x, y = self._pair(batch)
-        fake = self.forecast(x, y.shape[1])
         out = {}
+        if self.config.scheduled_sampling:
+            p_true = max(0.0, 1.0 - int(self.steps_taken) / self.config.scheduled_sampling)
+            fake = self.net(x, y.shape[1], y, p_true)
+            self.steps_taken += 1
+            out["p_true"] = torch.tensor(p_true)
+        else:
+            fake = self.forecast(x, y.shape[1])
         if self.discriminator is not None:
-            out = self.minimize(self._discriminator_losses(x, y, fake),
-                                optimizers["discriminator"], key="d_loss")
+            out.update(self.minimize(self._discriminator_losses(x, y, fake),
+                                     optimizers["discriminator"], key="d_loss"))
             with frozen(self.discriminator):
                 g = self.minimize(self._forecaster_losses(x, y, fake), optimizers["forecaster"])
         else:

@@ -61,13 +61,22 @@ class ConvLSTMNet(nn.Module):
             x = states[k][0]
         return torch.sigmoid(F.pixel_shuffle(self.head(x), self.patch))
 
-    def forward(self, context: torch.Tensor, steps: int) -> torch.Tensor:
+    def forward(self, context: torch.Tensor, steps: int, truth: torch.Tensor | None = None,
+                p_true: float = 0.0) -> torch.Tensor:
+        """Read ``context`` ``[N, T, C, H, W]``, then predict ``steps`` frames, each read back
+        as the next input; with ``truth`` ``[N, >= steps - 1, C, H, W]`` (scheduled sampling,
+        Bengio et al. 2015) each sequence reads the true frame instead with probability
+        ``p_true``, drawn per sequence and step."""
         states: list = [None] * len(self.cells)
         for t in range(context.shape[1]):
             frame = self._step(context[:, t], states)
         frames = [frame]
-        for _ in range(steps - 1):
-            frames.append(self._step(frames[-1], states))
+        for t in range(steps - 1):
+            given = frames[-1]
+            if truth is not None and p_true > 0:
+                take = torch.rand(len(given), 1, 1, 1, device=given.device) < p_true
+                given = torch.where(take, truth[:, t], given)
+            frames.append(self._step(given, states))
         return torch.stack(frames, dim=1)
 
 

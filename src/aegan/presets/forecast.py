@@ -3,7 +3,9 @@ Tan et al. 2023), sized for a two-core CPU (benchmarks/RESULTS.md, "Next-frame p
 
 ``simvp``: the SimVP-style forecaster, narrower than OpenSTL's (a 16-wide encoder, a 64-wide
 translator of 4 ConvNeXt blocks); ``convlstm``: two ConvLSTM cells of 32 on 4x4 blocks (OpenSTL
-runs four of 128). Both with Adam 1e-3 decayed to 0 by a cosine schedule, batch 16.
+runs four of 128), trained with scheduled sampling over its first 3,000 of 6,250 steps (OpenSTL's
+ConvLSTM samples over its first 50,000 iterations). Both with Adam 1e-3 decayed to 0 by a
+cosine schedule, batch 16.
 ``simvp-adversarial`` adds the clip discriminator (loss adversarial + MSE, lambda_adv 0.01).
 """
 
@@ -30,8 +32,9 @@ register_preset(
 register_preset(
     "convlstm",
     "next-frame prediction, Moving MNIST 10 -> 10: ConvLSTM encoder-forecaster (Shi et al. "
-    "2015), two cells of 32 on 4x4 blocks, MSE",
-    _run({"net": "convlstm", "hidden": [32, 32], "kernel": 5, "patch": 4}, epochs=10))
+    "2015), two cells of 32 on 4x4 blocks, MSE, scheduled sampling over 3,000 steps",
+    _run({"net": "convlstm", "hidden": [32, 32], "kernel": 5, "patch": 4,
+          "scheduled_sampling": 3000}, epochs=10))
 
 register_preset(
     "simvp-adversarial",

@@ -61,6 +61,8 @@ QUANTITIES = {
     "mse": "mean squared error of the output",
     "sparsity": "the sparsity penalty",
     "accuracy": "share of labels predicted",
+    "mse_frame": "squared error summed over a frame's pixels, per predicted frame",
+    "p_true": "scheduled sampling: chance a step reads the true frame, not its prediction",
 }
 
 
