@@ -19,6 +19,13 @@ Usage::
 
 A finished run folder in ``--out`` is evaluated again, not retrained; an unfinished one is
 resumed (``--epochs`` may extend it).
+
+``--time N`` only times the preset as it is (the GAN): ``aegan train`` for ``N`` epochs in a
+fresh process (its figures after every epoch and at the end included), then prints the wall
+time, the seconds of each epoch, the peak resident memory and the preset's training time
+estimated as the time before the first epoch plus its epochs at the mean of the timed ones::
+
+    OMP_NUM_THREADS=2 python benchmarks/translation.py sr2-fashion --data-dir DATA --time 1
 """
 
 from __future__ import annotations
@@ -85,6 +92,18 @@ def train(config, run_dir: Path, data_dir: str | None) -> dict:
                          f"{done.stderr[-2000:]}")
     last = json.loads(done.stdout.strip().splitlines()[-1])
     return {"train_wall_s": round(wall, 1), "peak_rss_mib": round(last["peak_rss_kib"] / 1024, 1)}
+
+
+def time_preset(preset: str, epochs: int, out: Path, data_dir: str | None) -> dict:
+    """Train ``epochs`` epochs of ``preset`` into a new folder under ``out``; the costs."""
+    run_dir = out / f"{preset}-time-{time.strftime('%Y%m%d-%H%M%S')}"
+    cost = train(config_of(preset, "gan", epochs, None), run_dir, data_dir)
+    epoch_s = [r["time_s"] for r in load_history(run_dir)]
+    before = cost["train_wall_s"] - sum(epoch_s)  # start, data, figures
+    preset_epochs = get_preset(preset).train.epochs
+    return {"preset": preset, "timed_epochs": epochs, "epoch_s": epoch_s, **cost,
+            "outside_epochs_s": round(before, 1), "preset_epochs": preset_epochs,
+            "preset_estimate_s": round(before + preset_epochs * float(np.mean(epoch_s)), 1)}
 
 
 def evaluate(run_dir: Path, data_dir, features: str | None, n_samples: int | None) -> dict:
@@ -180,8 +199,20 @@ def main() -> None:
     p.add_argument("--json", help="append one JSON line to this file")
     p.add_argument("--figure", help="a PNG of input | L1 | GAN | target")
     p.add_argument("--figure-n", type=int, default=8)
+    p.add_argument("--time", type=int, metavar="N",
+                   help="only time N epochs of the preset (the GAN) and estimate its whole run")
     a = p.parse_args()
     out = Path(a.out)
+    if a.time:
+        row = {**time_preset(a.preset, a.time, out, a.data_dir),
+               "date": time.strftime("%Y-%m-%d %H:%M"), "torch": torch.__version__,
+               "threads": int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())),
+               "load_before": round(os.getloadavg()[0], 2)}
+        print(json.dumps(row))
+        if a.json:
+            with open(a.json, "a") as handle:
+                handle.write(json.dumps(row) + "\n")
+        return
     runs = {v: out / f"{a.preset}-{v}" for v in ("gan", "l1")}
     results = {}
     for variant, run_dir in runs.items():
