@@ -17,7 +17,7 @@ from aegan.data.dataset import Dataset
 from aegan.data.derive import derive
 from aegan.data.examples import Batch
 from aegan.data.moving import MovingDigits, moving_digits, moving_sequence, trajectory
-from aegan.errors import ConfigError, DataMismatch
+from aegan.errors import ConfigError, DataError, DataMismatch
 from aegan.io import load_run, save_model, write_json
 from aegan.metrics.forecast import forecast_scores, frame_scores
 from aegan.models import ForecasterConfig, build_model
@@ -99,6 +99,26 @@ def test_the_data_set_draws_each_epoch_afresh_and_fixes_valid_and_test():
     assert pairs.spec.shapes == {"inputs": (10, 1, 64, 64), "targets": (10, 1, 64, 64)}
     whole = np.asarray(data.valid.inputs)
     np.testing.assert_array_equal(np.asarray(pairs.valid.targets), whole[:, 10:])
+
+
+def test_the_standard_test_file_is_read_time_major_from_data_dir(tiny_idx):
+    """``mnist_test_seq.npy`` is ``[20, N, 64, 64]`` uint8: sequence i is ``raw[:, i] / 255``;
+    the frames derive cuts it like the generated sets; a file of another shape is one error."""
+    from aegan.data import load_dataset
+    raw = np.random.default_rng(0).integers(0, 256, (20, 3, 64, 64), dtype=np.uint8)
+    np.save(tiny_idx / "mnist_test_seq.npy", raw)
+    data = load_dataset("moving-mnist-standard", tiny_idx, valid_size=4)
+    assert data.test.inputs.shape == (3, 20, 1, 64, 64) and len(data.valid) == 4
+    np.testing.assert_array_equal(np.asarray(data.test.inputs)[:, :, 0],
+                                  raw.transpose(1, 0, 2, 3) / np.float32(255))
+    np.testing.assert_array_equal(data.test.inputs[np.array([2])][0, 5, 0],
+                                  raw[5, 2] / np.float32(255))
+    pairs = derive(data, {"name": "frames", "context": 10, "horizon": 10})
+    np.testing.assert_array_equal(np.asarray(pairs.test.targets)[1, :, 0],
+                                  raw[10:, 1] / np.float32(255))
+    np.save(tiny_idx / "mnist_test_seq.npy", raw[:, :, :32])
+    with pytest.raises(DataError, match=r"\[20, N, 64, 64\]"):
+        load_dataset("moving-mnist-standard", tiny_idx)
 
 
 # -- the networks -----------------------------------------------------------------------------

@@ -40,7 +40,8 @@ from aegan.errors import DataError
 class Source:
     url: str
     sha256: str
-    folder: str  # what the archive unpacks to
+    folder: str  # what the archive unpacks to; a file that is not an archive: its name
+    archive: bool = True
 
 
 SOURCES = {
@@ -55,6 +56,12 @@ SOURCES = {
     # the same list (1,476,754,427 bytes)
     "maps": Source("https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/maps.zip",
                    "639534f69dbf9f36bef8d6292a7698006361221f83f0285d7c9ca78afe6e8a9e", "maps"),
+    # tensorflow/datasets, tensorflow_datasets/url_checksums/moving_mnist.txt (819,200,096
+    # bytes): Srivastava et al.'s fixed Moving MNIST test sequences
+    "moving-mnist-test": Source(
+        "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy",
+        "c2a3e8d3939c001ab77bf543f130157424efa486bb4d0974d2cebb773b13f8b3", "mnist_test_seq.npy",
+        archive=False),
 }
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
@@ -63,18 +70,33 @@ CIFAR10_RECORD = 1 + 3 * 32 * 32  # a label byte, then 1,024 red, green and blue
 
 
 def fetched(name: str, data_dir: Path | None) -> Path:
-    """The unpacked folder of ``name``: in ``data_dir`` (or ``$AEGAN_DATA_DIR``) when it holds
-    it, else downloaded into the cache, checked, and unpacked there."""
+    """The unpacked folder of ``name`` (or its file, for a source that is not an archive): in
+    ``data_dir`` (or ``$AEGAN_DATA_DIR``) when it holds it, else downloaded into the cache,
+    checked, and unpacked there."""
     source = SOURCES[name]
     local = data_dir or (Path(os.environ["AEGAN_DATA_DIR"]) if os.environ.get("AEGAN_DATA_DIR")
                          else None)
     if local is not None:
         for candidate in (local / source.folder, local / name / source.folder, local):
-            if candidate.is_dir() and candidate.name == source.folder:
+            if candidate.name == source.folder and (
+                    candidate.is_dir() if source.archive else candidate.is_file()):
                 return candidate
-        raise DataError(f"{name}: no {source.folder}/ folder in {local}; unpack "
-                        f"{source.url.rsplit('/', 1)[1]} there, or drop --data-dir to download it")
+        what = f"{source.folder}/ folder" if source.archive else f"file {source.folder}"
+        how = f"unpack {source.url.rsplit('/', 1)[1]} there" if source.archive else "put it there"
+        raise DataError(f"{name}: no {what} in {local}; {how}, or drop --data-dir to download it")
     target = cache_dir() / "datasets" / name
+    if not source.archive:
+        path = target / source.folder
+        if path.is_file() and (target / ".complete").is_file():  # checked when it came
+            return path
+        try:
+            download(source.url, path, source.sha256)
+        except DataError as exc:
+            raise DataError(f"{name} is not available: {exc}. Either pass --data-dir DIR to a "
+                            f"folder holding {source.folder}, or connect to the internet so "
+                            "aegan can download it") from None
+        (target / ".complete").write_text("checked\n")
+        return path
     unpacked = target / source.folder
     if unpacked.is_dir() and (target / ".complete").is_file():
         return unpacked

@@ -19,8 +19,11 @@ for them (:class:`MovingDigits`, a lazy array): nothing of the 3 GB the test set
 float32 is held in memory.
 
 The standard test file of the literature (``mnist_test_seq.npy``, 10,000 x 20 frames, shaped
-``[20, 10000, 64, 64]``) is a different fixed draw; a copy transposed to ``[10000, 20, 64, 64]``
-loads as image sequences like any ``.npy`` (``data.kind image-sequences``).
+``[20, 10000, 64, 64]``, uint8) is a different fixed draw. ``moving-mnist-standard`` is
+``moving-mnist`` with that file as its test split (downloaded and checked against the SHA-256
+TensorFlow Datasets publishes, or read from ``--data-dir``), read through a memory map, so a
+model trained on ``moving-mnist`` is measured on the literature's sequences with ``aegan
+evaluate RUN --data moving-mnist-standard --split test``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from aegan.data.dataset import Dataset, register_dataset
+from aegan.data.downloaded import fetched
 from aegan.data.examples import Examples, Resampled
 from aegan.data.sets import load_idx_set
 from aegan.errors import DataError
@@ -155,3 +159,60 @@ def moving_mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
                   "Fashion-MNIST items (made from the Fashion-MNIST files)")
 def moving_fashion_mnist(data_dir: Path | None, valid_size: int | None) -> Dataset:
     return moving_digits("moving-fashion-mnist", *_digits("fashion-mnist", data_dir), valid_size)
+
+
+class TimeMajor:
+    """A lazy ``[N, T, 1, H, W]`` float32 view in [0, 1] of a uint8 array ``[T, N, H, W]``
+    (the layout of ``mnist_test_seq.npy``), read when a batch asks for it (a memory map stays
+    on disk). Slices and masks give lazy views; an index array (or an int) reads those."""
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, raw: np.ndarray, ids: np.ndarray | None = None):
+        self.raw = raw
+        self.ids = np.arange(raw.shape[1]) if ids is None else ids
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        t, _, h, w = self.raw.shape
+        return (len(self.ids), t, 1, h, w)
+
+    @property
+    def ndim(self) -> int:
+        return 5
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice) or (isinstance(index, np.ndarray) and index.dtype == bool):
+            return TimeMajor(self.raw, self.ids[index])
+        index = np.asarray(index)
+        if index.ndim == 0:
+            return self[index[None]][0]
+        frames = np.asarray(self.raw[:, self.ids[index]], dtype=np.float32) / 255.0  # [T, n, H, W]
+        return frames.transpose(1, 0, 2, 3)[:, :, None]
+
+    def __array__(self, dtype=None, copy=None):
+        return self[np.arange(len(self))].astype(dtype or np.float32, copy=False)
+
+
+@register_dataset("moving-mnist-standard", "Moving MNIST with the literature's test set: "
+                  "moving-mnist's training and validation sequences, the 10,000 fixed sequences "
+                  "of mnist_test_seq.npy as the test split (download, SHA-256 checked, or "
+                  "--data-dir)")
+def moving_mnist_standard(data_dir: Path | None, valid_size: int | None) -> Dataset:
+    made = moving_mnist(data_dir, valid_size)
+    path = fetched("moving-mnist-test", data_dir)
+    try:
+        raw = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path} is not a readable .npy file ({exc}); download it again") from None
+    if raw.dtype != np.uint8 or raw.ndim != 4 or raw.shape[0] != FRAMES or raw.shape[2:] != (
+            CANVAS, CANVAS):
+        raise DataError(f"{path} holds {raw.dtype} {list(raw.shape)}, not the test file's uint8 "
+                        f"[{FRAMES}, N, {CANVAS}, {CANVAS}]; download it again")
+    return Dataset("moving-mnist-standard", "image-sequences", made.train, made.valid,
+                   Examples(TimeMajor(raw)),
+                   notes=[*made.notes, f"test: the {raw.shape[1]:,} sequences of "
+                          f"mnist_test_seq.npy (Srivastava et al. 2015)"])
