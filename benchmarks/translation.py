@@ -195,7 +195,8 @@ def main() -> None:
     p.add_argument("--limit", type=int, help="train on the first N examples (pilots)")
     p.add_argument("--fid-features", choices=("inception", "classifier"),
                    help="default: Inception when its network is found, else the classifier")
-    p.add_argument("--n-samples", type=int, help="examples of the FID (default: 10,000 or all)")
+    p.add_argument("--n-samples", type=int, default=10000,
+                   help="examples of the FID (default: 10,000, or all when fewer)")
     p.add_argument("--json", help="append one JSON line to this file")
     p.add_argument("--figure", help="a PNG of input | L1 | GAN | target")
     p.add_argument("--figure-n", type=int, default=8)
