@@ -81,22 +81,13 @@ def moving_sequence(images: np.ndarray, rng: np.random.Generator, frames: int = 
     return out
 
 
-class MovingDigits:
-    """A lazy array of ``n`` moving-digit sequences ``[n, frames, 1, canvas, canvas]``: sequence
-    ``i`` is made when asked for, from a generator seeded by ``(*key, i)``, so it is the same
-    whenever and in whatever order it is read. Slices and masks give lazy views; an index
-    array (or an int) makes those sequences."""
+class LazySequences:
+    """A lazy array of sequences ``[n, frames, 1, H, W]`` float32, addressed by ``ids``: slices
+    and masks give lazy views (:meth:`view`), an index array (or an int) reads those sequences
+    (:meth:`read`)."""
 
     dtype = np.dtype(np.float32)
-
-    def __init__(self, images: np.ndarray, n: int, key: tuple[int, ...],
-                 ids: np.ndarray | None = None, frames: int = FRAMES, canvas: int = CANVAS):
-        self.images, self.key, self.frames, self.canvas = images, tuple(key), frames, canvas
-        self.ids = np.arange(n) if ids is None else ids
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (len(self.ids), self.frames, 1, self.canvas, self.canvas)
+    ids: np.ndarray
 
     @property
     def ndim(self) -> int:
@@ -107,17 +98,37 @@ class MovingDigits:
 
     def __getitem__(self, index):
         if isinstance(index, slice) or (isinstance(index, np.ndarray) and index.dtype == bool):
-            return MovingDigits(self.images, 0, self.key, self.ids[index], self.frames,
-                                self.canvas)
+            return self.view(self.ids[index])
         index = np.asarray(index)
         if index.ndim == 0:
             return self[index[None]][0]
-        made = [moving_sequence(self.images, np.random.default_rng([*self.key, int(i)]),
-                                self.frames, canvas=self.canvas) for i in self.ids[index]]
-        return np.stack(made)[:, :, None] if made else np.empty((0, *self.shape[1:]), np.float32)
+        return self.read(self.ids[index])
 
     def __array__(self, dtype=None, copy=None):
         return self[np.arange(len(self))].astype(dtype or np.float32, copy=False)
+
+
+class MovingDigits(LazySequences):
+    """``n`` moving-digit sequences ``[n, frames, 1, canvas, canvas]``: sequence ``i`` is made
+    when asked for, from a generator seeded by ``(*key, i)``, so it is the same whenever and in
+    whatever order it is read."""
+
+    def __init__(self, images: np.ndarray, n: int, key: tuple[int, ...],
+                 ids: np.ndarray | None = None, frames: int = FRAMES, canvas: int = CANVAS):
+        self.images, self.key, self.frames, self.canvas = images, tuple(key), frames, canvas
+        self.ids = np.arange(n) if ids is None else ids
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.ids), self.frames, 1, self.canvas, self.canvas)
+
+    def view(self, ids: np.ndarray) -> MovingDigits:
+        return MovingDigits(self.images, 0, self.key, ids, self.frames, self.canvas)
+
+    def read(self, ids: np.ndarray) -> np.ndarray:
+        made = [moving_sequence(self.images, np.random.default_rng([*self.key, int(i)]),
+                                self.frames, canvas=self.canvas) for i in ids]
+        return np.stack(made)[:, :, None] if made else np.empty((0, *self.shape[1:]), np.float32)
 
 
 def moving_digits(name: str, train_images: np.ndarray, test_images: np.ndarray,
@@ -161,12 +172,10 @@ def moving_fashion_mnist(data_dir: Path | None, valid_size: int | None) -> Datas
     return moving_digits("moving-fashion-mnist", *_digits("fashion-mnist", data_dir), valid_size)
 
 
-class TimeMajor:
-    """A lazy ``[N, T, 1, H, W]`` float32 view in [0, 1] of a uint8 array ``[T, N, H, W]``
-    (the layout of ``mnist_test_seq.npy``), read when a batch asks for it (a memory map stays
-    on disk). Slices and masks give lazy views; an index array (or an int) reads those."""
-
-    dtype = np.dtype(np.float32)
+class TimeMajor(LazySequences):
+    """The sequences ``[N, T, 1, H, W]`` in [0, 1] of a uint8 array ``[T, N, H, W]`` (the
+    layout of ``mnist_test_seq.npy``), read when a batch asks for them (a memory map stays on
+    disk)."""
 
     def __init__(self, raw: np.ndarray, ids: np.ndarray | None = None):
         self.raw = raw
@@ -177,24 +186,12 @@ class TimeMajor:
         t, _, h, w = self.raw.shape
         return (len(self.ids), t, 1, h, w)
 
-    @property
-    def ndim(self) -> int:
-        return 5
+    def view(self, ids: np.ndarray) -> TimeMajor:
+        return TimeMajor(self.raw, ids)
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice) or (isinstance(index, np.ndarray) and index.dtype == bool):
-            return TimeMajor(self.raw, self.ids[index])
-        index = np.asarray(index)
-        if index.ndim == 0:
-            return self[index[None]][0]
-        frames = np.asarray(self.raw[:, self.ids[index]], dtype=np.float32) / 255.0  # [T, n, H, W]
+    def read(self, ids: np.ndarray) -> np.ndarray:
+        frames = np.asarray(self.raw[:, ids], dtype=np.float32) / 255.0  # [T, n, H, W]
         return frames.transpose(1, 0, 2, 3)[:, :, None]
-
-    def __array__(self, dtype=None, copy=None):
-        return self[np.arange(len(self))].astype(dtype or np.float32, copy=False)
 
 
 @register_dataset("moving-mnist-standard", "Moving MNIST with the literature's test set: "
