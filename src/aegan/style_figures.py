@@ -50,17 +50,17 @@ def truncation_figure(model, seed: int = 0, n: int = 4):
 def noise_variation_figure(model, seed: int = 0, n: int = 4, draws: int = 5, spread: int = 32):
     """Rows: ``n`` codings; columns: their images with ``draws`` other noise draws, then the
     standard deviation of each pixel over ``spread`` draws (darker: more variation; scaled to
-    the figure's largest), which shows what the noise controls: the details, not the layout."""
+    the figure's largest): where the noise acts (in StyleGAN's figure 4, the fine details)."""
     z = _codings(model, n, seed)
     noise = torch.Generator().manual_seed(seed + 1)
-    runs = np.stack([displayable(model, model.vary_noise(z, noise).numpy())
+    runs = np.stack([displayable(model, model.vary_noise(z, noise).cpu().numpy())
                      for _ in range(max(draws, spread))])  # [draws, n, C, H, W]
     std = runs[:spread].std(axis=0).mean(axis=1, keepdims=True)  # [n, 1, H, W]
     std = np.broadcast_to(std / max(float(std.max()), 1e-8), runs.shape[1:])
     images = np.concatenate([runs[:draws].transpose(1, 0, 2, 3, 4), std[:, None]], axis=1)
     return viz.image_grid(images.reshape(-1, *images.shape[2:]), n, draws + 1,
                           col_labels=[f"noise {k + 1}" for k in range(draws)] + ["std. dev."],
-                          title="the same w, other noise: the noise varies the details")
+                          title="the same w, other per-layer noise (last: where it acts)")
 
 
 def growth_figure(model):
