@@ -389,3 +389,18 @@ def test_the_cifar10_presets_grow_colour_images_to_32(name):
     c = config.model  # 4x4 for the first phase, 8x8 half faded in one and a half phases later
     assert model.levels == 4 and growth_at(0, 4, c.fade_images, c.stable_images) == (0, 1.0)
     assert growth_at(450_000, 4, c.fade_images, c.stable_images) == (1, 0.5)
+
+
+def test_evaluation_draws_truncated_samples_when_asked(cli, tmp_path):
+    from aegan.metrics import MetricData
+    from aegan.metrics.generation import _samples
+    model = _style_model()
+    x = np.zeros((4, 1, 16, 16), np.float32)
+    same = _samples(model, MetricData(x, None, x, (-1.0, 1.0), truncation=0.0), 5)
+    np.testing.assert_allclose(same, np.broadcast_to(same[:1], same.shape), atol=1e-5)  # mean w
+    free = _samples(model, MetricData(x, None, x, (-1.0, 1.0)), 5)
+    assert not np.allclose(free[0], free[1])
+    pro = write_run(tmp_path / "pro", GANConfig(**SMALL, net="progan"), shape=(1, 16, 16))
+    for psi, says in (("0.5", "TruncatedSampler"), ("1.5", "[0, 1]")):
+        result = cli("evaluate", pro, "--truncation", psi)
+        assert result.code == 2 and result.err.count("\n") == 1 and says in result.err

@@ -27,7 +27,8 @@ from aegan.forecast import epoch_forecasts
 from aegan.generation import epoch_samples
 from aegan.io import (CONFIG, ENVIRONMENT, MODEL, environment, load_run, read_config, save_model,
                       write_json, writing_run)
-from aegan.models import Encoder, Likelihood, Predictor, Sampler, Translator, build_model, can
+from aegan.models import (Encoder, Likelihood, Predictor, Sampler, Translator, TruncatedSampler,
+                          build_model, can)
 from aegan.figures import check_figures, make_figures
 from aegan.run import RunConfig, load_data, load_run_data, remember_data
 from aegan.tensorboard_log import TensorBoardLogger, require_tensorboard
@@ -238,7 +239,7 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
     protocol). ``data``: other data than the run's own. ``nll_samples``: importance samples
     per example of the likelihood metric (default 100). ``options``: fields of
     :class:`~aegan.metrics.MetricData` (``features``, ``n_samples``, ``inception_weights``,
-    ``probe_limit``, ``normal_classes``); None keeps the default."""
+    ``probe_limit``, ``normal_classes``, ``truncation``); None keeps the default."""
     metrics.check_options(options)
     if nll_samples is not None and (not isinstance(nll_samples, int) or nll_samples < 1):
         raise ConfigError(f"--nll-samples must be at least 1, got {nll_samples}")
@@ -247,11 +248,14 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
         # take tens of minutes on a CPU, so they are used when asked for (or a metric named)
         options = {**options, "features": "classifier"}
     config = _other_data(read_config(run_dir), data)
-    dataset = load_run_data(config, data_dir)
-    _check_shape(config, dataset)
-    _, model = load_run(run_dir)
+    _, model = load_run(run_dir)  # what the model cannot do is said before data are loaded
     if nll_samples is not None:
         require(model, Likelihood, "estimate a likelihood (--nll-samples)", str(run_dir))
+    if options.get("truncation") is not None:
+        require(model, TruncatedSampler, "sample with the truncation trick (--truncation)",
+                str(run_dir))
+    dataset = load_run_data(config, data_dir)
+    _check_shape(config, dataset)
     examples = dataset.split(split)
     train = dataset.train.first if isinstance(dataset.train, Resampled) else dataset.train
     md = metrics.MetricData(examples.inputs, examples.labels, train.inputs,
@@ -264,6 +268,8 @@ def evaluate(run_dir: str | Path, data: str | None = None, split: str = "valid",
                                **{k: v for k, v in options.items() if v is not None}})
     results: dict[str, Any] = {"run": str(run_dir), "data": dataset.name, "split": split,
                                "examples": len(examples)}
+    if md.truncation is not None:
+        results["truncation"] = md.truncation
     results.update(metrics.compute(names or metrics.defaults(model), model, md))
     notes = _notes(results, md.nll_samples)
     if notes:

@@ -90,7 +90,8 @@ def cmd_evaluate(args) -> int:
     results = api.evaluate(args.run, args.data, args.split, args.data_dir, names,
                            nll_samples=args.nll_samples, features=args.features,
                            n_samples=args.n_samples, inception_weights=args.inception_weights,
-                           probe_limit=args.probe_limit, normal_classes=args.normal_classes)
+                           probe_limit=args.probe_limit, normal_classes=args.normal_classes,
+                           truncation=args.truncation)
     if args.json:
         print(json.dumps(results))
         return 0
@@ -276,6 +277,9 @@ def _evaluate_parser(sub) -> None:
                         "cache, checksum checked (default: the cache, or aegan[fid])")
     p.add_argument("--probe-limit", type=int, metavar="N",
                    help="training examples of the probe metric (default: 10000)")
+    p.add_argument("--truncation", type=float, metavar="PSI",
+                   help="draw the samples of fid/kid/precision_recall with the truncation trick "
+                        "(a stylegan run; 1 leaves w as it is) (default: 1)")
     p.add_argument("--normal-classes", type=_int_list, metavar="A,B",
                    help="labels that are normal, for the anomaly metric (default: the run's "
                         "--classes)")

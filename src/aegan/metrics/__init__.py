@@ -64,6 +64,7 @@ class MetricData:
     # () -> (x, y): the training data of the feature classifier (default x_train, y_train)
     classifier_data: Callable[[], tuple[np.ndarray, np.ndarray | None]] | None = None
     derive: dict[str, Any] | None = None  # the data config's derived pairs (data.derive)
+    truncation: float | None = None  # psi of a TruncatedSampler's samples (None: not asked)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # shared between metrics
 
 
@@ -113,7 +114,8 @@ def compute(names: list[str], model, data: MetricData) -> dict[str, float]:
 def check_options(options: dict[str, Any]) -> None:
     """Refuse bad evaluation options (``MetricData`` fields; None means the default) before
     anything is loaded."""
-    known = {"features", "n_samples", "inception_weights", "probe_limit", "normal_classes"}
+    known = {"features", "n_samples", "inception_weights", "probe_limit", "normal_classes",
+             "truncation"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(f"unknown evaluation option {unknown[0]!r}; known: {', '.join(sorted(known))}")
@@ -129,6 +131,10 @@ def check_options(options: dict[str, Any]) -> None:
         from aegan.metrics.features import find_inception
 
         find_inception(get("inception_weights"))  # a missing file is named now
+    psi = get("truncation")
+    if psi is not None and (isinstance(psi, bool) or not isinstance(psi, (int, float))
+                            or not 0 <= psi <= 1):
+        raise ConfigError(f"--truncation must be a psi in [0, 1], got {psi}")
     if get("normal_classes") is not None and not get("normal_classes"):
         raise ConfigError("--normal-classes must name at least one class")
 

@@ -172,9 +172,11 @@ def extractor(data: MetricData):
 
 
 def _samples(model, data: MetricData, n: int) -> np.ndarray:
-    """``n`` samples of the run's seed, drawn once per evaluation."""
+    """``n`` samples of the run's seed (truncated by ``data.truncation`` when given), drawn
+    once per evaluation."""
     if data.cache.get("samples") is None or len(data.cache["samples"]) < n:
-        data.cache["samples"] = draw_samples(model, n, data.seed)
+        options = {} if data.truncation is None else {"truncation": data.truncation}
+        data.cache["samples"] = draw_samples(model, n, data.seed, **options)
     return data.cache["samples"][:n]
 
 
