@@ -31,7 +31,7 @@ def cmd_augment(args) -> int:
 
 
 def cmd_interpolate(args) -> int:
-    from aegan.generation import interpolate
+    from aegan.interpolation import interpolate
 
     path = interpolate(args.run, args.out, args.mode, args.seed, tuple(args.between),
                        args.dim, args.steps, args.span, args.split, args.data_dir, args.space)
