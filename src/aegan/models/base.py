@@ -29,6 +29,7 @@ command line and the fast paths ask :func:`can`; none probes for a method.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -249,6 +250,17 @@ CAPABILITIES: dict[type, str] = {
     Grower: "grow", Likelihood: "likelihood",
     Labeller: "classify", Translator: "translate", Predictor: "predict",
 }
+
+
+@contextlib.contextmanager
+def evaluating(module: nn.Module):
+    """Within the block ``module`` is in evaluation mode; its mode is restored after."""
+    was = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was)
 
 
 def can(model, capability: type) -> bool:

@@ -39,6 +39,7 @@ from aegan.models.base import (
     LatentSampler,
     Model,
     Needs,
+    evaluating,
 )
 from aegan.models.ema import ema_decay, ema_update_
 from aegan.models.registry import register_model
@@ -224,13 +225,8 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
     @contextlib.contextmanager
     def _sampling_net(self):
         """The network that samples (the moving average when there is one), in eval mode."""
-        net = self.net_ema if self.net_ema is not None else self.net
-        was = net.training
-        net.eval()
-        try:
+        with evaluating(self.net_ema if self.net_ema is not None else self.net) as net:
             yield net
-        finally:
-            net.train(was)
 
     @torch.no_grad()
     def denoise(self, x: torch.Tensor, t: torch.Tensor, labels=None) -> torch.Tensor:

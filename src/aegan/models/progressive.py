@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from aegan.config import ConfigError
+from aegan.models.base import evaluating
 from aegan.models.gan_losses import path_length_penalty, path_lengths, r1_penalty
 from aegan.nets.style import fresh_noise
 
@@ -175,12 +176,8 @@ class Growth:
         is one, in evaluation mode (no random noise, no draw from the global generator)."""
         g = self.generator_ema if self.generator_ema is not None else self.generator
         z = torch.randn((TIMELINE, self.z_dim), generator=torch.Generator().manual_seed(0))
-        was = g.training
-        g.eval()
-        try:
+        with evaluating(g):
             return g(z.to(self._device()), None)
-        finally:
-            g.train(was)
 
     def growth_timeline(self) -> tuple[list[str], torch.Tensor]:
         """Row labels and images ``[rows * TIMELINE, *sample_shape]``: the fixed codings' images
@@ -218,14 +215,8 @@ class Growth:
                    truncation: float = 1.0) -> torch.Tensor:
         """The images of ``z`` with per-layer noise drawn from ``generator`` instead of the
         fixed noise of evaluation."""
-        body = self._style_body()
-        was = body.training
-        body.eval()
-        try:
-            with fresh_noise(body, generator):
-                return self.synthesize(self.styles(z, truncation))
-        finally:
-            body.train(was)
+        with fresh_noise(self._style_body(), generator):
+            return self.synthesize(self.styles(z, truncation))
 
     def style_bands(self) -> dict[str, list[int]]:
         """The layers (indices of w) of the coarse, middle and fine styles: the resolutions

@@ -94,9 +94,12 @@ class NoiseInput(nn.Module):
 
 @contextmanager
 def fresh_noise(net: nn.Module, generator: torch.Generator):
-    """Within the block, every noise input of ``net`` in evaluation draws new noise from
-    ``generator`` (StyleGAN's figure 4: the same w, other noise)."""
+    """Within the block, ``net`` is in evaluation mode and every noise input of it draws new
+    noise from ``generator`` (StyleGAN's figure 4: the same w, other noise); both are
+    restored after."""
     inputs = [m for m in net.modules() if isinstance(m, NoiseInput)]
+    was = net.training
+    net.eval()
     for m in inputs:
         m.draw = generator
     try:
@@ -104,6 +107,7 @@ def fresh_noise(net: nn.Module, generator: torch.Generator):
     finally:
         for m in inputs:
             m.draw = None
+        net.train(was)
 
 
 class ModulatedConv2d(nn.Module):
