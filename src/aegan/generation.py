@@ -42,7 +42,7 @@ from aegan.errors import ConfigError, RunError, did_you_mean
 from aegan.fileio import atomic_write_bytes
 from aegan.io import load_run
 from aegan.models import (ConditionalSampler, IterativeSampler, Sampler, StyleMixer,
-                          TruncatedSampler, can)
+                          TruncatedSampler, can, evaluating)
 
 log = logging.getLogger(__name__)
 
@@ -227,10 +227,8 @@ def epoch_samples(model, run_dir: Path, seed: int, n: int = 36):
     def draw(event) -> None:
         if event.label:  # a pretraining stage, not the model's own training
             return
-        was_training = model.training
-        model.eval()
-        images = sample(model, n, seed, options=options)  # a conditional model's classes in turn
-        model.train(was_training)
+        with evaluating(model):
+            images = sample(model, n, seed, options=options)  # a conditional model's classes in turn
         folder = run_dir / "samples"
         folder.mkdir(exist_ok=True)
         epoch = event.record["epoch"]

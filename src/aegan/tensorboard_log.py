@@ -19,7 +19,7 @@ import torch
 
 from aegan.errors import ConfigError
 from aegan.generation import preview_options
-from aegan.models import Reconstructor, Sampler, can
+from aegan.models import Reconstructor, Sampler, can, evaluating
 from aegan.train import EpochEnd
 
 FOLDER = "tensorboard"
@@ -72,21 +72,17 @@ class TensorBoardLogger:
         model = self.model
         device = next(model.parameters()).device
         devices = [device] if device.type == "cuda" else []
-        was_training = model.training
         grids = {}
-        with torch.random.fork_rng(devices=devices):  # training's random state is untouched
-            model.eval()
-            try:
-                if can(model, Reconstructor):
-                    recon = model.reconstruct(self.x.to(device)).cpu().numpy()
-                    grids["reconstructions"] = image_rows([self.x.numpy(), recon])
-                if can(model, Sampler):
-                    generator = torch.Generator().manual_seed(self.seed)  # as generation.sample
-                    options = preview_options(model)  # an iterative sampler: a quick one
-                    samples = model.sample(SHOWN, generator, **options).cpu().numpy()
-                    grids["samples"] = image_rows([samples])
-            finally:
-                model.train(was_training)
+        # training's random state and mode are untouched
+        with torch.random.fork_rng(devices=devices), evaluating(model):
+            if can(model, Reconstructor):
+                recon = model.reconstruct(self.x.to(device)).cpu().numpy()
+                grids["reconstructions"] = image_rows([self.x.numpy(), recon])
+            if can(model, Sampler):
+                generator = torch.Generator().manual_seed(self.seed)  # as generation.sample
+                options = preview_options(model)  # an iterative sampler: a quick one
+                samples = model.sample(SHOWN, generator, **options).cpu().numpy()
+                grids["samples"] = image_rows([samples])
         return grids
 
     def close(self) -> None:

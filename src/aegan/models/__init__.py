@@ -8,7 +8,7 @@ from aegan.models.autoencoder import Autoencoder, AutoencoderConfig
 from aegan.models.base import (CAPABILITIES, ConditionalSampler, Decoder, Denoiser, Encoder,
                                Grower, IterativeSampler, Labeller, LatentSampler, Likelihood,
                                Model, Needs, Predictor, Reconstructor, Sampler, StyleMixer,
-                               Translator, TruncatedSampler, can)
+                               Translator, TruncatedSampler, can, evaluating)
 from aegan.models.classifier import Classifier, ClassifierConfig
 from aegan.models.diffusion import Diffusion, DiffusionConfig
 from aegan.models.forecaster import Forecaster, ForecasterConfig
@@ -24,5 +24,5 @@ __all__ = ["CAPABILITIES", "GAN", "MODELS", "VAE", "Autoencoder", "AutoencoderCo
            "GANConfig", "Grower", "ImageTranslator", "IterativeSampler", "Labeller",
            "LatentSampler", "Likelihood", "Model", "Needs", "Predictor", "Reconstructor",
            "Sampler", "StyleMixer", "Translator", "TranslatorConfig", "TruncatedSampler",
-           "VAEConfig", "build_model", "can", "model_class", "model_config_from_dict",
+           "VAEConfig", "build_model", "can", "evaluating", "model_class", "model_config_from_dict",
            "register_model"]

@@ -29,7 +29,7 @@ import torch
 
 from aegan.config import ConfigError, OptimConfig, is_int, is_number
 from aegan.errors import DataError, DataMismatch
-from aegan.models.base import Model, Needs, Predictor
+from aegan.models.base import Model, Needs, Predictor, evaluating
 from aegan.models.gan import frozen
 from aegan.models.gan_losses import LOSSES
 from aegan.models.registry import register_model
@@ -197,14 +197,10 @@ class Forecaster(Model, Predictor):
         problem = self.input_problem(tuple(context.shape[1:]))
         if problem:
             raise DataError(problem)
-        was_training = self.training
-        self.eval()
         weight = next(self.net.parameters())
-        try:
+        with evaluating(self):
             clip = context[:, -self.config.context:].to(weight.device, weight.dtype)
             return self.forecast(clip, int(steps))
-        finally:
-            self.train(was_training)
 
     # -- losses -----------------------------------------------------------------------------
     @staticmethod

@@ -35,7 +35,7 @@ from torch import nn
 
 from aegan.config import ConfigError, OptimConfig, is_int, is_number
 from aegan.errors import DataError, DataMismatch, RunError
-from aegan.models.base import Model, Needs, Translator
+from aegan.models.base import Model, Needs, Translator, evaluating
 from aegan.models.gan import ema_update_, frozen
 from aegan.models.gan_losses import LOSSES, gradient_penalty
 from aegan.models.registry import register_model
@@ -255,13 +255,9 @@ class ImageTranslator(Model, Translator):
         if problem:
             raise DataError(problem)
         g = self.generator_ema if self.generator_ema is not None else self.generator
-        was_training = g.training
-        g.eval()
         weight = next(g.parameters())
-        try:
+        with evaluating(g):
             return g(x.to(weight.device, weight.dtype))
-        finally:
-            g.train(was_training)
 
     # -- external networks ------------------------------------------------------------------
     def external_networks(self) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ from aegan.data import memory, stream
 from aegan.data.examples import Batch, Examples, Resampled
 from aegan.errors import ConfigError, RunError, TrainingDiverged
 from aegan.fileio import atomic_write_bytes
+from aegan.models.base import evaluating
 from aegan.train import distributed, fast
 from aegan.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -290,20 +291,17 @@ class Trainer:
     def evaluate(self, data: Batch | Streamed) -> dict[str, float]:
         """Example-weighted means of ``validation_step`` over ``data`` (under ``torchrun``:
         each process takes a contiguous share and the sums are added up)."""
-        was_training = self.model.training
-        self.model.eval()
         world, n = self.world, len(data)
         if n < world.size:  # too few to share: every process evaluates all
             world = distributed.World()
         a, b = distributed.shard(0, n, world)
         part = data.select(slice(a, b))
         sums: dict[str, torch.Tensor] = {}
-        with torch.no_grad():
+        with torch.no_grad(), evaluating(self.model):
             for batch in self._batches(part, self.config.valid_batch_size, shuffle=False,
                                        world=distributed.World()):
                 for key, value in self.model.validation_step(batch).items():
                     sums[key] = sums.get(key, 0) + value.detach().double() * len(batch)
-        self.model.train(was_training)
         keys = list(sums)  # the model's order, the same on every process
         totals = distributed.all_sum([float(sums[k]) for k in keys], world, self.device)
         return {k: v / n for k, v in zip(keys, totals)}
