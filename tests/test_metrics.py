@@ -292,3 +292,28 @@ def test_the_feature_classifier_trains_the_same_whatever_ran_before(tmp_path, mo
         trained.append(features.classifier_features(x, y, "noise")(x[:8]))
         assert torch.equal(torch.get_rng_state(), before)
     np.testing.assert_array_equal(trained[0], trained[1])
+
+
+def test_real_features_are_kept_on_disk_and_a_broken_cache_file_is_computed_again(
+        cli, vae_run, tmp_path, monkeypatch):
+    net = torch.jit.script(torch.nn.AdaptiveAvgPool2d(1))  # a stand-in network: 3 features
+    net.save(str(tmp_path / "net.pt"))
+    seen = []
+    call = features.InceptionFeatures.__call__
+    monkeypatch.setattr(features.InceptionFeatures, "__call__",
+                        lambda self, x, value_range: seen.append(len(x)) or call(self, x, value_range))
+    args = ("evaluate", vae_run, "--metrics", "fid", "--features", "inception", "--inception-weights",
+            str(tmp_path / "net.pt"), "--n-samples", "40", "--split", "test", "--json")
+    first = cli(*args)
+    assert first.code == 0, first.err
+    assert seen == [40, 40]  # the real images, then the samples
+    cached = list((features.features_dir() / "real").glob("*.npy"))
+    assert len(cached) == 1
+    second = cli(*args)
+    assert second.code == 0, second.err
+    assert seen == [40, 40, 40]  # the samples only: the real images' features were read back
+    assert json.loads(second.out)["fid"] == json.loads(first.out)["fid"]
+    cached[0].write_bytes(b"not an array")
+    third = cli(*args)
+    assert third.code == 0, third.err
+    assert seen[3:] == [40, 40] and json.loads(third.out)["fid"] == json.loads(first.out)["fid"]
