@@ -48,11 +48,14 @@ def sharpness(frames: np.ndarray) -> float:
     return float(np.sqrt(dx ** 2 + dy ** 2).mean())
 
 
-def train(preset: str, out: Path, epochs: int | None, limit: int | None, data_dir) -> Path:
-    run = out / preset
+def train(preset: str, out: Path, epochs: int | None, limit: int | None, data_dir,
+          precision: str | None = None) -> Path:
+    run = out / (preset if precision is None else f"{preset}-{precision}")
     if (run / "model.safetensors").is_file():
         return run
     config = get_preset(preset)
+    if precision is not None:
+        config = config.replace("train", precision=precision)
     if epochs is not None:
         config = config.replace("train", epochs=epochs)
     if limit is not None:
@@ -72,7 +75,8 @@ def measure(run: Path, test_n: int, data_dir) -> dict:
                                 .numpy() for i in range(0, len(x), 64)])
     history = load_history(run)
     elapsed = np.cumsum([r["time_s"] for r in history])
-    return {"run": str(run), "preset": config.preset, "test_sequences": len(x),
+    return {"run": str(run), "preset": config.preset, "precision": config.train.precision,
+            "test_sequences": len(x),
             "epochs": len(history), "train_sequences_per_epoch": config.data.limit,
             "train_s": float(elapsed[-1]), "eval_s": round(seconds, 1),
             **{k: float(v.mean()) for k, v in scores.items()},
@@ -90,17 +94,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--limit", type=int, help="training sequences per epoch")
     parser.add_argument("--test-n", type=int, default=1000)
+    parser.add_argument("--precision", choices=("fp32", "bf16"),
+                        help="train in this precision instead of the preset's (the run folder "
+                             "is named PRESET-PRECISION)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rows = []
     for preset in args.presets:
-        run = train(preset, args.out, args.epochs, args.limit, args.data_dir)
+        run = train(preset, args.out, args.epochs, args.limit, args.data_dir, args.precision)
         rows.append(measure(run, args.test_n, args.data_dir))
     print("| preset | epochs x sequences | train time | MSE/frame | copy last | SSIM | copy last "
           "| PSNR | MAE/frame | sharpness (truth) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        print(f"| {r['preset']} | {r['epochs']} x {r['train_sequences_per_epoch']} | "
+        print(f"| {r['preset']} ({r['precision']}) | {r['epochs']} x {r['train_sequences_per_epoch']} | "
               f"{r['train_s'] / 60:.1f} min | {r['mse_frame']:.1f} | "
               f"{r['mse_frame_copy_last']:.1f} | {r['ssim']:.3f} | {r['ssim_copy_last']:.3f} | "
               f"{r['psnr']:.2f} | {r['mae_frame']:.1f} | {r['sharpness']:.4f} "
