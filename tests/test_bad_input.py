@@ -287,7 +287,7 @@ BAD = {
     "config of wrong type": Bad(["train", "cfg.json"], "epochs must be at least 1", "at least 1",
                                 _config(_LIN + ', "train": {"epochs": true}}')),
     "config unknown precision": Bad(["train", "cfg.json"], "unknown precision 'fp16'",
-                                    "choose one of fp32, bf16",
+                                    "choose one of fp32, bf16, auto",
                                     _config(_LIN + ', "train": {"precision": "fp16"}}')),
     "config unknown channels_last": Bad(["train", "cfg.json"], "unknown channels_last 'yes'",
                                         "choose one of auto, on, off",

@@ -188,6 +188,33 @@ def test_bf16_step_returns_fp32_losses():
     assert out["loss"].dtype == torch.float32
 
 
+@pytest.mark.parametrize("flags, native", [("fpu avx512f avx512_bf16 sse", True),
+                                            ("fpu amx_tile amx_bf16", True),
+                                            ("fpu avx2 avx512f avx512bw", False)])
+def test_precision_auto_takes_bf16_only_where_the_cpu_has_it(tmp_path, monkeypatch, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\nflags\t\t: {flags}\n\n")
+    monkeypatch.setattr(fast, "CPUINFO", str(cpuinfo))
+    cpu = torch.device("cpu")
+    assert fast.native_bf16(cpu) is native
+    assert fast.uses_bf16(TrainConfig(precision="auto"), cpu) is native
+    assert fast.uses_bf16(TrainConfig(precision="bf16"), cpu)  # asked for: always
+    assert not fast.uses_bf16(TrainConfig(precision="fp32"), cpu)
+    # the step follows: autocast's bf16 losses differ from fp32's in the last bits
+    batch = Batch(torch.from_numpy(IMAGES[:8]))
+    losses = {}
+    for precision in ("auto", "fp32"):
+        torch.manual_seed(0)
+        model = build_model(DENSE, (1, 12, 12))  # the same weights each time
+        optimizers = model.configure_optimizers(OptimConfig("sgd", lr=0.1))
+        step = fast.step_function(model, optimizers, TrainConfig(precision=precision, device="cpu"),
+                                  cpu, "constant")
+        losses[precision] = float(step(batch, 0)["loss"])
+    assert (losses["auto"] != losses["fp32"]) is native
+    monkeypatch.setattr(fast, "CPUINFO", str(tmp_path / "absent"))  # not Linux: fp32
+    assert not fast.native_bf16(cpu)
+
+
 def test_compile_matches_eager(monkeypatch):
     # aot_eager traces forward and backward as inductor does but skips its C++ code generation
     # (about 20 s on two cores); the Trainer's wiring is the same.

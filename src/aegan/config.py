@@ -21,7 +21,7 @@ SCALES = ("unit", "symmetric")  # pixel ranges [0, 1] and [-1, 1]
 DATA_KINDS = ("auto", "vectors", "images", "sequences", "image-sequences")
 PAIRS = ("left-right", "right-left", "folders")
 KERNELS = ("auto", "foreach", "fused", "loop")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 SWITCHES = ("auto", "on", "off")
 
 
@@ -149,7 +149,9 @@ class TrainConfig:
     device: str = "auto"
     valid_batch_size: int = 1024
     # Fast paths (see aegan.train.fast): each recorded in the run's config, each switchable off.
-    precision: str = "fp32"  # "bf16": autocast the training step; losses and metrics in fp32
+    # "bf16": autocast the training step (losses and metrics in fp32); "auto": bf16 where the
+    # device computes it natively (a CUDA card with bf16, a CPU with AVX-512 BF16 or AMX)
+    precision: str = "fp32"
     channels_last: str = "auto"  # auto: on for models with Conv2d layers
     compile: bool = False  # torch.compile each of the model's networks
     cuda_graph: str = "auto"  # auto: capture the whole step on CUDA when the model allows it

@@ -26,16 +26,16 @@ def _ddpm(**changes) -> dict:
     """Ho et al.'s recipe (epsilon prediction, MSE, Adam, EMA) with a U-Net and a schedule sized
     for a CPU; DDIM at 50 steps samples by default. Chosen by pilots (benchmarks/RESULTS.md,
     "Diffusion"): Adam at 1e-3 learns far faster than Ho et al.'s 2e-4 on this small network,
-    bf16 autocast trains 1.7x faster on this machine's CPU (AVX-512 BF16) at the same loss (set
-    train.precision fp32 on a CPU without bf16 instructions), and NCHW convolutions are faster
-    than channels-last for this U-Net on the CPU."""
+    bf16 autocast trains 1.7x faster on this machine's CPU (AVX-512 BF16) at the same loss (so
+    precision auto: bf16 where the device computes it natively, else fp32), and NCHW
+    convolutions are faster than channels-last for this U-Net on the CPU."""
     model = {"family": "diffusion", "net": "unet", "channels": [32, 64, 64], "blocks": 1,
              "attention": [7], "dropout": 0.1, "schedule": "cosine", "timesteps": 1000,
              "prediction": "eps", "loss": "mse", "ema": 0.999, "sampler": "ddim",
              "sampling_steps": 50, "eta": 0.0}
     return {"model": {**model, **changes}, "data": {"name": "fashion-mnist"},
             "optim": {"name": "adam", "lr": 1e-3, "schedule": "cosine"},
-            "train": {"epochs": 20, "batch_size": 128, "precision": "bf16",
+            "train": {"epochs": 20, "batch_size": 128, "precision": "auto",
                       "channels_last": "off"}}
 
 

@@ -13,6 +13,8 @@ millisecond of arithmetic per batch on a GPU). Each path is switched by a field 
   are unchanged, so checkpoints are interchangeable with uncompiled runs.
 - ``precision`` ``bf16``: the step runs under ``torch.autocast`` (PyTorch's "Automatic Mixed
   Precision" docs); the losses it returns are cast back to fp32, and validation runs in fp32.
+  ``auto`` takes bf16 only where the device computes it natively (:func:`native_bf16`): a CPU
+  without bf16 instructions emulates it, slower than fp32.
 - ``cuda_graph`` ``auto``: on CUDA, when the model declares ``step_capturable`` and the learning
   rate is constant, the whole step (forward, backward, optimizer step) is captured once with
   ``torch.cuda.graph`` after eager warm-up steps on a side stream, then replayed for every full
@@ -43,6 +45,7 @@ from aegan.models.base import Step
 log = logging.getLogger(__name__)
 
 COMPILE_OPTIONS: dict[str, Any] = {}  # torch.compile's keyword arguments (default: inductor)
+CPUINFO = "/proc/cpuinfo"  # Linux: the CPU's flags
 CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
@@ -69,6 +72,28 @@ def prepare_model(model: nn.Module, config: TrainConfig) -> None:
                 child.forward = torch.compile(child.forward, **COMPILE_OPTIONS)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively: a CUDA card that supports it, or a CPU whose
+    flags (Linux's ``/proc/cpuinfo``) name AVX-512 BF16 or AMX BF16. False where unknown."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        with open(CPUINFO) as handle:
+            flags = next((line.split(":", 1)[1].split() for line in handle
+                          if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def uses_bf16(config: TrainConfig, device: torch.device) -> bool:
+    """The training step runs under bf16 autocast: ``precision`` bf16, or auto on a device
+    with native bf16."""
+    return config.precision == "bf16" or (config.precision == "auto" and native_bf16(device))
+
+
 def graph_possible(model: nn.Module, config: TrainConfig, device: torch.device,
                    schedule: str) -> bool:
     """A CUDA graph replays fixed kernels with fixed scalars: CUDA only, a model that declares
@@ -89,7 +114,10 @@ def step_function(model: nn.Module, optimizers: dict[str, torch.optim.Optimizer]
     ``fold_sgd``: the closed-form step may fold plain SGD's update into its products (False
     when the Trainer hooks the optimizers, as ``torchrun``'s gradient averaging does)."""
     nhwc = channels_last_on(model, config)
-    bf16 = config.precision == "bf16"
+    bf16 = uses_bf16(config, device)
+    if config.precision == "auto":
+        log.info("precision auto: %s", "bf16 autocast (native on this device)" if bf16
+                 else "fp32 (this device has no native bf16)")
     graphed = graph_possible(model, config, device, schedule)
 
     def eager(batch, step):
