@@ -296,6 +296,7 @@ def test_the_feature_classifier_trains_the_same_whatever_ran_before(tmp_path, mo
 
 def test_real_features_are_kept_on_disk_and_a_broken_cache_file_is_computed_again(
         cli, vae_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("AEGAN_CACHE_DIR", str(tmp_path / "own-cache"))  # not the shared one
     net = torch.jit.script(torch.nn.AdaptiveAvgPool2d(1))  # a stand-in network: 3 features
     net.save(str(tmp_path / "net.pt"))
     seen = []
