@@ -14,7 +14,7 @@ millisecond of arithmetic per batch on a GPU). Each path is switched by a field 
 - ``precision`` ``bf16``: the step runs under ``torch.autocast`` (PyTorch's "Automatic Mixed
   Precision" docs); the losses it returns are cast back to fp32, and validation runs in fp32.
   ``auto`` takes bf16 only where the device computes it natively (:func:`native_bf16`): a CPU
-  without bf16 instructions emulates it, slower than fp32.
+  without bf16 instructions emulates it, with no gain to expect.
 - ``cuda_graph`` ``auto``: on CUDA, when the model declares ``step_capturable`` and the learning
   rate is constant, the whole step (forward, backward, optimizer step) is captured once with
   ``torch.cuda.graph`` after eager warm-up steps on a side stream, then replayed for every full
