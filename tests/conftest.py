@@ -89,7 +89,9 @@ def subprocess_env() -> dict[str, str]:
     its working folder: a relative PYTHONPATH would not follow it there)."""
     src = str(Path(aegan.__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)
-    return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path)
+    # PYTHONFAULTHANDLER: a child that crashes or is aborted (SIGABRT) prints every thread's
+    # traceback on its standard error, so a hang a test ends says where it hung
+    return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path, PYTHONFAULTHANDLER="1")
 
 
 def run_subprocess(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:

@@ -14,6 +14,7 @@ import json
 import selectors
 import signal
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -294,13 +295,26 @@ def test_200_slider_requests_from_8_threads_in_order_and_in_bounded_memory(vae_r
                 assert status == 200
                 np.testing.assert_array_equal(_pixels(body), expected[t][k])
         assert grown < RSS_BOUND_KIB, f"the server's resident memory grew {grown} KiB"
-        process.send_signal(signal.SIGINT)  # Ctrl-C
-        out, err = process.communicate(timeout=30)
+        out, err = _interrupt(process)
         assert process.returncode == 0 and "stopped" in out and "Traceback" not in err, err
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def _interrupt(process, timeout: float = 30.0) -> tuple[str, str]:
+    """Ctrl-C, then the output; a server still running after ``timeout`` seconds is aborted
+    (its threads' tracebacks on standard error, from PYTHONFAULTHANDLER) and the test fails
+    with them."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        out, err = process.communicate(timeout=30)
+        pytest.fail(f"Ctrl-C did not stop the explorer in {timeout:.0f} s; its output:\n{out}\n"
+                    f"its threads when aborted:\n{err[-6000:]}")
 
 
 # -- in a real browser ------------------------------------------------------------------------
