@@ -263,7 +263,7 @@ def test_200_slider_requests_from_8_threads_in_order_and_in_bounded_memory(vae_r
         expected = [[_expected(model, model.decode(torch.as_tensor(z[None]))[0]) for z in client]
                     for client in codings]
     process = run_subprocess("explore", vae_run, "--port", "0", "--map", "pca", "--points", "50",
-                             cwd=tmp_path)
+                             cwd=tmp_path, preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         url = _read_url(process)
         port = int(url.rstrip("/").rsplit(":", 1)[1])
@@ -301,6 +301,13 @@ def test_200_slider_requests_from_8_threads_in_order_and_in_bounded_memory(vae_r
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT at its default in the child: a job started in the background by a shell that has
+    no job control (a CI script's ``cmd &``) inherits SIGINT ignored, and Python then never
+    raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _interrupt(process, timeout: float = 30.0) -> tuple[str, str]:
