@@ -18,6 +18,7 @@ from aegan.config import DataConfig, OptimConfig, TrainConfig
 from aegan.figures import make_figures
 from aegan.io import load_run
 from aegan.models import DiffusionConfig, VAEConfig, build_model
+from aegan.models import diffusion
 from aegan.models import diffusion_sampling as ds
 from aegan.nets.unet import BookUNet, book_time_encoding, tf_same_max_pool
 from aegan.optim import make_optimizer
@@ -242,6 +243,32 @@ def test_deterministic_ddim_is_reproducible():
     assert torch.equal(first, model.decode(z))  # sample is decode of the drawn noise
 
 
+def test_sampling_in_cpu_chunks_changes_nothing_in_deterministic_ddim():
+    model, n = _model(), diffusion.CPU_CHUNK + 3
+    z = model.sample_codings(n, torch.Generator().manual_seed(0))
+    sizes = []
+    hook = model.net_ema.register_forward_hook(lambda net, inputs, out: sizes.append(len(out)))
+    chunked = model.sample(n, torch.Generator().manual_seed(0), eta=0.0)
+    hook.remove()
+    assert sizes == [diffusion.CPU_CHUNK] * 5 + [3] * 5  # S = 5 passes per chunk
+    torch.testing.assert_close(chunked, model.decode(z), rtol=0, atol=1e-5)  # one batch of n
+
+
+def test_bf16_sampling_runs_the_network_in_bf16_and_the_updates_in_fp32():
+    model = _model()
+    seen = []
+    hook = model.net_ema.register_forward_hook(lambda net, inputs, out: seen.append(out.dtype))
+    fp32 = model.sample(4, torch.Generator().manual_seed(0))
+    bf16 = model.sample(4, torch.Generator().manual_seed(0), precision="bf16")
+    hook.remove()
+    assert seen == [torch.float32] * 5 + [torch.bfloat16] * 5  # S = 5 passes each
+    assert bf16.dtype == torch.float32
+    gap = (fp32 - bf16).abs()
+    assert 0 < gap.mean() < 0.01 and gap.max() < 0.1  # bf16 rounding, nothing more
+    by_config = _model(sampling_precision="bf16").sample(4, torch.Generator().manual_seed(0))
+    assert torch.equal(by_config, bf16)
+
+
 def test_guidance_0_is_the_unconditional_model_and_w_mixes_the_two():
     model = _model(num_classes=3)
     net, no_class = model.net_ema, torch.full((3,), 3)
@@ -377,6 +404,10 @@ def test_a_trained_runs_figures_and_commands(trained, cli, tmp_path):
     result = cli("generate", trained, "-n", "3", "--npy", tmp_path / "s.npy", "--sampler", "ddpm",
                  "--variance", "large", "--steps", "5")
     assert result.code == 0 and np.load(tmp_path / "s.npy").shape == (3, 1, 8, 8)
+    result = cli("generate", trained, "-n", "3", "--npy", tmp_path / "b.npy", "--steps", "5",
+                 "--precision", "bf16")
+    fp32 = load_run(trained)[1].sample(3, torch.Generator().manual_seed(0), steps=5)
+    assert result.code == 0 and np.abs(np.load(tmp_path / "b.npy") - fp32.numpy()).mean() < 0.01
     assert cli("interpolate", trained, "--out", tmp_path / "line.png", "--mode", "line").code == 0
     result = cli("augment", trained, "--per-class", "2", "--out", tmp_path / "a.npz")
     assert result.code == 0 and np.load(tmp_path / "a.npz")["y"].tolist() == \
@@ -431,6 +462,9 @@ BAD = {
         ["train", "cfg.json"], "model.sampling_steps must be between 1 and this model's T = 10",
         "got 50", _config('{"model": {"family": "diffusion", "timesteps": 10, '
                           '"sampling_steps": 50}}')),
+    "an unknown sampling precision": Bad(
+        ["train", "cfg.json"], "unknown model.sampling_precision 'fp16'", "fp32, bf16",
+        _config('{"model": {"family": "diffusion", "sampling_precision": "fp16"}}')),
     "diffusion on vectors": Bad(["train", "cfg.json"], "learns from images", "denoises images",
                                 _config('{"model": {"family": "diffusion"}, '
                                         '"data": {"name": "book-3d"}}')),

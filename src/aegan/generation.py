@@ -147,7 +147,8 @@ def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: i
              npy: str | Path | None = None, label: int | str | None = None,
              steps: int | None = None, eta: float | None = None, guidance: float | None = None,
              sampler: str | None = None, variance: str | None = None,
-             truncation: float | None = None) -> tuple[np.ndarray, list[Path], str, float]:
+             truncation: float | None = None,
+             precision: str | None = None) -> tuple[np.ndarray, list[Path], str, float]:
     """Draw ``n`` samples from a run's model (of class ``label``, an index or a name, for a
     conditional model; an :class:`~aegan.models.IterativeSampler` with the sampling options
     given; a :class:`~aegan.models.TruncatedSampler` with ``truncation`` psi); write them as
@@ -169,7 +170,7 @@ def generate(run_dir: str | Path, n: int, out: str | Path | None = None, seed: i
     _, model = load_run(run_dir)
     require(model, Sampler, "generate samples", str(run_dir))
     options = sampling_options(model, run_dir, steps=steps, eta=eta, guidance=guidance,
-                               sampler=sampler, variance=variance)
+                               sampler=sampler, variance=variance, precision=precision)
     if label is not None:
         require(model, ConditionalSampler, "generate examples of a chosen class (--label)",
                 str(run_dir))

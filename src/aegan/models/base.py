@@ -169,12 +169,14 @@ class IterativeSampler(Sampler, Protocol):
     chosen at sampling time. ``num_timesteps``: T, the steps of its noising process.
 
     ``sample(n, generator=None, labels=None, *, steps=None, sampler=None, eta=None,
-    variance=None, guidance=None) -> [n, *sample_shape]`` in ``value_range``: ``steps`` S, how
-    many of the T timesteps the sampler visits (1 to T, from T - 1 down); ``sampler``
+    variance=None, guidance=None, precision=None) -> [n, *sample_shape]`` in ``value_range``:
+    ``steps`` S, how many of the T timesteps the sampler visits (1 to T, from T - 1 down);
+    ``sampler``
     ``"ddim"`` (``eta`` from 0, deterministic, to 1) or ``"ddpm"`` (ancestral, ``variance``
     ``"small"``, the posterior's, or ``"large"``, beta); ``guidance`` w, the scale of
     classifier-free guidance of a conditional model (0: unconditional, 1: conditional, more:
-    stronger; an unconditional model refuses it). ``labels`` as for a
+    stronger; an unconditional model refuses it); ``precision`` of the network's passes,
+    ``"fp32"`` or ``"bf16"`` (autocast). ``labels`` as for a
     :class:`ConditionalSampler` (an unconditional model takes none). None keeps the model's
     default; a bad option raises :class:`~aegan.errors.ConfigError` before any work.
 

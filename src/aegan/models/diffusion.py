@@ -49,6 +49,9 @@ from aegan.optim import make_optimizer
 NETS = ("unet", "book-unet")
 LOSSES = ("mse", "huber")
 RANGE = (-1.0, 1.0)
+# Images per sampling pass on a CPU: larger batches fall out of the cache (the ddpm preset's
+# U-Net, one thread: 1.8 ms per image and pass at 64-128, 3.9 at 1024; benchmarks/RESULTS.md).
+CPU_CHUNK = 128
 
 
 @dataclass
@@ -83,11 +86,13 @@ class DiffusionConfig:
     eta: float = 0.0
     variance: str = "small"
     guidance: float = 1.0
+    sampling_precision: str = "fp32"  # of the network's passes while sampling: fp32 or bf16
 
     def __post_init__(self) -> None:
         for key, choices in (("net", NETS), ("schedule", ds.SCHEDULES),
                              ("prediction", ds.PREDICTIONS), ("loss", LOSSES),
-                             ("sampler", ds.SAMPLERS), ("variance", ds.VARIANCES)):
+                             ("sampler", ds.SAMPLERS), ("variance", ds.VARIANCES),
+                             ("sampling_precision", ds.PRECISIONS)):
             if getattr(self, key) not in choices:
                 raise ConfigError(f"unknown model.{key} {getattr(self, key)!r}; choose one of "
                                   f"{', '.join(choices)}")
@@ -202,9 +207,12 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
 
     # -- sampling options and the network at sampling time ----------------------------------
     def sampling_options(self, steps=None, sampler=None, eta=None, variance=None,
-                         guidance=None) -> ds.SamplingOptions:
+                         guidance=None, precision=None) -> ds.SamplingOptions:
         """The options of one sampling run: those given, else the config's; checked."""
         c = self.config
+        if precision is not None and precision not in ds.PRECISIONS:
+            raise ConfigError(f"unknown --precision {precision!r}; choose one of "
+                              f"{', '.join(ds.PRECISIONS)}")
         if sampler is not None and sampler not in ds.SAMPLERS:
             raise ConfigError(f"unknown --sampler {sampler!r}; choose one of {', '.join(ds.SAMPLERS)}")
         if variance is not None and variance not in ds.VARIANCES:
@@ -217,7 +225,8 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
             raise ConfigError("--variance sets the ddpm sampler's noise; DDIM's is --eta")
         return ds.SamplingOptions(sampler, steps or c.sampling_steps or c.timesteps,
                                c.eta if eta is None else float(eta), variance or c.variance,
-                               c.guidance if guidance is None else float(guidance))
+                               c.guidance if guidance is None else float(guidance),
+                               precision or c.sampling_precision)
 
     def _device(self) -> torch.device:
         return self.alphas_cumprod.device
@@ -258,18 +267,25 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
         return (torch.full((n,), self.num_classes, dtype=torch.long, device=self._device())
                 if self.num_classes else None)
 
-    def _predictor(self, net, labels: torch.Tensor | None, w: float) -> ds.Predict:
-        """``(x_t, t) -> (x0_hat, eps_hat)`` of ``net``, guided with scale ``w``."""
+    def _predictor(self, net, labels: torch.Tensor | None, w: float,
+                   precision: str = "fp32") -> ds.Predict:
+        """``(x_t, t) -> (x0_hat, eps_hat)`` of ``net``, guided with scale ``w``, its passes in
+        ``precision``."""
         clip = RANGE if self.config.clip_x0 else None
+        bf16 = precision == "bf16"
+
+        def run(x, steps, classes):
+            with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+                return net(x, steps, classes).float()
 
         def predict(x: torch.Tensor, t: int):
             steps = torch.full((len(x),), t, dtype=torch.long, device=x.device)
             if labels is None or w == 1:
-                out = net(x, steps, labels)
+                out = run(x, steps, labels)
             elif w == 0:
-                out = net(x, steps, self._no_class(len(x)))
+                out = run(x, steps, self._no_class(len(x)))
             else:  # both in one batch: [conditional; unconditional]
-                both = net(torch.cat([x, x]), torch.cat([steps, steps]),
+                both = run(torch.cat([x, x]), torch.cat([steps, steps]),
                            torch.cat([labels, self._no_class(len(x))]))
                 cond, uncond = both.chunk(2)
                 out = uncond + w * (cond - uncond)
@@ -282,7 +298,7 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
              on_step=None) -> torch.Tensor:
         x = z.reshape(len(z), *self.sample_shape).to(self._device())
         with self._sampling_net() as net:
-            x = ds.sample_loop(self._predictor(net, labels, o.guidance), x, self.ab,
+            x = ds.sample_loop(self._predictor(net, labels, o.guidance, o.precision), x, self.ab,
                                ds.timesteps(self.num_timesteps, o.steps), o.sampler, o.eta,
                                o.variance, generator, on_step)
         return x.clamp(*RANGE)
@@ -302,10 +318,16 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, labels=None, *,
-               steps=None, sampler=None, eta=None, variance=None, guidance=None) -> torch.Tensor:
+               steps=None, sampler=None, eta=None, variance=None, guidance=None,
+               precision=None) -> torch.Tensor:
         """``n`` new images ``[n, *sample_shape]`` in [-1, 1] (see :class:`IterativeSampler`)."""
-        o = self.sampling_options(steps, sampler, eta, variance, guidance)
-        return self._run(self.sample_codings(n, generator), self._labels(n, labels), o, generator)
+        o = self.sampling_options(steps, sampler, eta, variance, guidance, precision)
+        z, labels = self.sample_codings(n, generator), self._labels(n, labels)
+        # on a CPU in chunks of CPU_CHUNK images; all the noise is drawn first, so the chunks
+        # change nothing in deterministic DDIM
+        size = CPU_CHUNK if self._device().type == "cpu" else n
+        return torch.cat([self._run(z[i:i + size], None if labels is None else labels[i:i + size],
+                                    o, generator) for i in range(0, n, size)])
 
     @torch.no_grad()
     def trajectory(self, n: int, generator: torch.Generator | None = None, frames: int = 8,
@@ -329,7 +351,7 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
 
     def _codings_options(self) -> ds.SamplingOptions:
         return ds.SamplingOptions("ddim", self.config.sampling_steps or self.num_timesteps, 0.0,
-                               "small", 1.0)
+                               "small", 1.0, self.config.sampling_precision)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
@@ -344,10 +366,11 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
         """DDIM inversion (the config's steps): the noise ``[N, z_dim]`` that :meth:`decode`
         turns back into about ``x`` ``[N, *sample_shape]``."""
         labels = self._no_class(len(x)) if labels is None else self._labels(len(x), labels)
-        steps = ds.timesteps(self.num_timesteps, self._codings_options().steps)
+        o = self._codings_options()
         with self._sampling_net() as net:
-            z = ds.invert_loop(self._predictor(net, labels, 1.0), x.to(self._device()), self.ab,
-                               steps)
+            z = ds.invert_loop(self._predictor(net, labels, 1.0, o.precision),
+                               x.to(self._device()), self.ab,
+                               ds.timesteps(self.num_timesteps, o.steps))
         return z.flatten(1)
 
     # -- the step contract --------------------------------------------------------------------

@@ -39,6 +39,7 @@ SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("eps", "x0", "v")
 SAMPLERS = ("ddim", "ddpm")
 VARIANCES = ("small", "large")
+PRECISIONS = ("fp32", "bf16")  # of the network's passes while sampling; the updates stay fp32
 MAX_BETA = 0.999  # Nichol & Dhariwal's clip of the cosine schedule's betas
 
 # predict(x_t [N, ...], t) -> (x0_hat, eps_hat), each like x_t: the model at one timestep
@@ -49,13 +50,16 @@ Predict = Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
 @dataclass(frozen=True)
 class SamplingOptions:
     """One sampling run's settings, resolved and checked: ``sampler`` ('ddim' or 'ddpm'),
-    ``steps`` S, DDIM's ``eta``, DDPM's ``variance`` ('small' or 'large'), the ``guidance`` w."""
+    ``steps`` S, DDIM's ``eta``, DDPM's ``variance`` ('small' or 'large'), the ``guidance`` w,
+    and the ``precision`` of the network's passes ('fp32', or 'bf16': under bf16 autocast,
+    the output cast back to fp32 before the sampler's update)."""
 
     sampler: str
     steps: int
     eta: float
     variance: str
     guidance: float
+    precision: str = "fp32"
 
 
 FLAGS = {"steps": "--steps", "eta": "--eta", "guidance": "--guidance"}
