@@ -3,8 +3,9 @@ the number of sampling steps with the sampling speed, and the memorisation check
 
 Five commands, each writing JSON lines (``--json FILE`` appends them):
 
-``speed``: a preset's (with changes) training step and network pass in milliseconds per image,
-wall and CPU time, on random images after two warm-up steps.
+``speed``: a preset's (with changes) training step (in the precision the Trainer would choose
+here) and network pass (fp32 and under bf16 autocast) in milliseconds per image, wall and CPU
+time, on random images after two warm-up steps.
 
 ``pilot``: a preset with changes (``--set section.key=JSON``) trained for ``--steps`` optimizer
 steps (or ``--minutes`` of wall time, if that ends first) by the model's own ``training_step``
@@ -17,7 +18,8 @@ classifier (``aegan.metrics.features``: a small CNN trained on the 55,000 traini
 cached). A short run, for comparing settings at equal steps and their cost; not a measure of
 a finished model.
 
-``sample``: ``--n`` samples of a trained run with the sampling options given, from the run's
+``sample``: ``--n`` samples of a trained run with the sampling options given (``--precision
+bf16``: the network's passes under bf16 autocast), from the run's
 seed in batches of ``--batch-size`` (1024: the very draws of ``aegan evaluate``; a conditional
 run's classes in turn), saved as 8-bit levels (what the FID Inception network sees: lossless
 for FID) with the seconds taken and images per second.
@@ -63,6 +65,7 @@ from aegan.metrics.generation import draw_samples, feature_stats, frechet_distan
 from aegan.models import build_model
 from aegan.presets import get_preset
 from aegan.run import load_data
+from aegan.train.fast import uses_bf16
 
 DATA = "fashion-mnist"
 
@@ -162,7 +165,7 @@ def pilot(a) -> None:
         torch.as_tensor(data.train.labels)
     steps, wall, cpu = _train_for(model, opts, x, y, config.train.batch_size, a.steps,
                                   a.minutes * 60, config.train.seed,
-                                  config.train.precision == "bf16")
+                                  uses_bf16(config.train, torch.device("cpu")))
     images = steps * config.train.batch_size
     row = {"name": a.name, "preset": a.preset, "changes": a.set,
            "parameters": sum(p.numel() for p in model.net.parameters()), "steps": steps,
@@ -200,10 +203,11 @@ def speed(a) -> None:
     torch.manual_seed(0)
     model = build_model(config.model, shape)
     opts = model.configure_optimizers(config.optim)
-    bf16 = config.train.precision == "bf16"
+    bf16 = uses_bf16(config.train, torch.device("cpu"))  # as the Trainer decides
     b = config.train.batch_size
     x = torch.rand(b, *shape) * 2 - 1
-    row = {"name": a.name, "preset": a.preset, "changes": a.set, "precision": config.train.precision,
+    row = {"name": a.name, "preset": a.preset, "changes": a.set,
+           "precision": "bf16" if bf16 else "fp32",
            "parameters": sum(p.numel() for p in model.net.parameters())}
     model.train()
     for i in range(a.repeats + 2):
@@ -216,16 +220,16 @@ def speed(a) -> None:
                train_ms_per_image_cpu=round((time.process_time() - cpu) / n * 1000, 2))
     model.eval()
     net, t = (model.net_ema if model.net_ema is not None else model.net), 500
-    for batch in a.batches:
-        xb = torch.randn(batch, *shape)
-        with torch.no_grad():
+    for batch, half in [(b, h) for b in a.batches for h in (False, True)]:
+        xb, tag = torch.randn(batch, *shape), "_bf16" if half else ""
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
             net(xb, torch.full((batch,), t))
             wall, cpu = time.perf_counter(), time.process_time()
             for _ in range(a.repeats):
                 net(xb, torch.full((batch,), t))
-        row[f"forward_ms_per_image_batch{batch}"] = round(
+        row[f"forward{tag}_ms_per_image_batch{batch}"] = round(
             (time.perf_counter() - wall) / (a.repeats * batch) * 1000, 2)
-        row[f"forward_ms_per_image_cpu_batch{batch}"] = round(
+        row[f"forward{tag}_ms_per_image_cpu_batch{batch}"] = round(
             (time.process_time() - cpu) / (a.repeats * batch) * 1000, 2)
     emit({**row, **machine()}, a.json)
 
@@ -233,7 +237,7 @@ def speed(a) -> None:
 # -- sample, fid ---------------------------------------------------------------------------------
 def _options(a) -> dict:
     given = {"steps": a.steps, "sampler": a.sampler, "eta": a.eta, "variance": a.variance,
-             "guidance": a.guidance}
+             "guidance": a.guidance, "precision": a.precision}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -244,6 +248,8 @@ def sample(a) -> None:
     stem = f"{o.sampler}-" + (f"eta{o.eta:g}" if o.sampler == "ddim" else o.variance) + f"-S{o.steps}"
     if o.guidance != 1.0:
         stem += f"-w{o.guidance:g}"
+    if o.precision != "fp32":
+        stem += f"-{o.precision}"
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     parts, start = [], time.perf_counter()
@@ -261,7 +267,8 @@ def sample(a) -> None:
     np.save(out / f"{stem}.npy", levels(np.concatenate(parts)))
     row = {"run": str(a.run), "preset": config.preset, "file": str(out / f"{stem}.npy"),
            "n": a.n, "sampler": o.sampler, "steps": o.steps, "eta": o.eta,
-           "variance": o.variance, "guidance": o.guidance, "batch_size": a.batch_size,
+           "variance": o.variance, "guidance": o.guidance, "precision": o.precision,
+           "batch_size": a.batch_size,
            "seconds": round(seconds, 1), "images_per_s": round(a.n / seconds, 3),
            "network_evaluations_per_image": o.steps * (2 if o.guidance not in (0.0, 1.0) else 1),
            **machine()}
@@ -383,6 +390,7 @@ def main() -> None:
         c.add_argument(flag, type=kind)
     c.add_argument("--sampler", choices=["ddim", "ddpm"])
     c.add_argument("--variance", choices=["small", "large"])
+    c.add_argument("--precision", choices=["fp32", "bf16"], help="of the network's passes")
     c.add_argument("--n", type=int, default=10_000)
     c.add_argument("--batch-size", type=int, default=1024,
                    help="1024: the draws of aegan evaluate; smaller batches run faster on a CPU")
