@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from aegan import api, generation
 from aegan.config import DataConfig, OptimConfig, TrainConfig
+from aegan.errors import ConfigError
 from aegan.figures import make_figures
 from aegan.io import load_run
 from aegan.models import DiffusionConfig, VAEConfig, build_model
@@ -267,6 +268,15 @@ def test_bf16_sampling_runs_the_network_in_bf16_and_the_updates_in_fp32():
     assert 0 < gap.mean() < 0.01 and gap.max() < 0.1  # bf16 rounding, nothing more
     by_config = _model(sampling_precision="bf16").sample(4, torch.Generator().manual_seed(0))
     assert torch.equal(by_config, bf16)
+
+
+def test_bf16_sampling_on_a_gpu_without_bf16_is_refused(monkeypatch):
+    model = _model()
+    monkeypatch.setattr(type(model), "_device", lambda self: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    with pytest.raises(ConfigError, match="does not compute bf16; sample with --precision fp32"):
+        model.sample(2, precision="bf16")
+    assert model.sampling_options(precision="fp32").precision == "fp32"
 
 
 def test_guidance_0_is_the_unconditional_model_and_w_mixes_the_two():

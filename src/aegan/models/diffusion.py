@@ -213,6 +213,9 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
         if precision is not None and precision not in ds.PRECISIONS:
             raise ConfigError(f"unknown --precision {precision!r}; choose one of "
                               f"{', '.join(ds.PRECISIONS)}")
+        if ((precision or c.sampling_precision) == "bf16" and self._device().type == "cuda"
+                and not torch.cuda.is_bf16_supported()):
+            raise ConfigError("this GPU does not compute bf16; sample with --precision fp32")
         if sampler is not None and sampler not in ds.SAMPLERS:
             raise ConfigError(f"unknown --sampler {sampler!r}; choose one of {', '.join(ds.SAMPLERS)}")
         if variance is not None and variance not in ds.VARIANCES:
