@@ -418,7 +418,9 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
     @torch.no_grad()
     def validation_step(self, batch):
         """The loss at seeded timesteps and noise (the same for every batch and epoch), of the
-        live network and (``ema_loss``) of its moving average."""
+        live network and (``ema_loss``) of its moving average. The draws repeat from batch to
+        batch, so the loss is comparable between epochs and runs of one ``valid_batch_size``,
+        not across sizes."""
         x0, labels = batch.inputs, self._batch_labels(batch)
         g = torch.Generator().manual_seed(0)
         t = torch.randint(self.num_timesteps, (len(x0),), generator=g).to(x0.device)
