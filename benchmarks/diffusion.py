@@ -24,7 +24,8 @@ seed in batches of ``--batch-size`` (1024: the very draws of ``aegan evaluate``;
 run's classes in turn), saved as 8-bit levels (what the FID Inception network sees: lossless
 for FID) with the seconds taken and images per second.
 
-``fid``: the Inception FID of sample files against the 10,000 test images: aegan's Inception
+``fid``: the Inception FID of sample files against the 10,000 test images (the samples'
+features kept beside each file as ``FILE.inception.npy``): aegan's Inception
 features and Fréchet distance, the protocol of ``aegan evaluate RUN --metrics fid --features
 inception --n-samples 10000 --split test`` (all 10,000 test images; their features are cached
 in ``--cache``, so each further file costs only its own features); classifier FID beside it.
@@ -306,6 +307,7 @@ def fid(a) -> None:
         if net is not None:
             start = time.perf_counter()
             fake = net(fake_x, (0.0, 1.0))
+            np.save(Path(path).with_suffix(".inception.npy"), fake)  # for FIDs of subsets
             row.update(fid_inception=fid_of(real, fake), fid_features=net.name,
                        inception_s=round(time.perf_counter() - start, 1),
                        test_features_s=round(real_s, 1))
