@@ -25,6 +25,7 @@ from aegan.nets.unet import BookUNet, book_time_encoding, tf_same_max_pool
 from aegan.optim import make_optimizer
 from aegan.presets import get_preset
 from aegan.run import RunConfig, load_data
+from aegan.train import fast
 from tests.conftest import write_run
 from tests.test_bad_input import Bad, Env, assert_refused
 
@@ -259,7 +260,7 @@ def test_bf16_sampling_runs_the_network_in_bf16_and_the_updates_in_fp32():
     model = _model()
     seen = []
     hook = model.net_ema.register_forward_hook(lambda net, inputs, out: seen.append(out.dtype))
-    fp32 = model.sample(4, torch.Generator().manual_seed(0))
+    fp32 = model.sample(4, torch.Generator().manual_seed(0), precision="fp32")
     bf16 = model.sample(4, torch.Generator().manual_seed(0), precision="bf16")
     hook.remove()
     assert seen == [torch.float32] * 5 + [torch.bfloat16] * 5  # S = 5 passes each
@@ -268,6 +269,18 @@ def test_bf16_sampling_runs_the_network_in_bf16_and_the_updates_in_fp32():
     assert 0 < gap.mean() < 0.01 and gap.max() < 0.1  # bf16 rounding, nothing more
     by_config = _model(sampling_precision="bf16").sample(4, torch.Generator().manual_seed(0))
     assert torch.equal(by_config, bf16)
+
+
+def test_auto_precision_samples_in_bf16_only_where_the_device_computes_it(monkeypatch):
+    model = _model()
+    assert model.config.sampling_precision == "auto"
+    for native, precision in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(fast, "native_bf16", lambda device: native)
+        assert model.sampling_options().precision == precision
+        assert model.sampling_options(precision="auto").precision == precision
+        assert model.sampling_options(precision="fp32").precision == "fp32"
+        assert model._codings_options().precision == precision  # encode and decode too
+        assert _model(sampling_precision="fp32").sampling_options().precision == "fp32"
 
 
 def test_bf16_sampling_on_a_gpu_without_bf16_is_refused(monkeypatch):
@@ -280,7 +293,7 @@ def test_bf16_sampling_on_a_gpu_without_bf16_is_refused(monkeypatch):
 
 
 def test_guidance_0_is_the_unconditional_model_and_w_mixes_the_two():
-    model = _model(num_classes=3)
+    model = _model(num_classes=3, sampling_precision="fp32")  # as the fp32 loop by hand
     net, no_class = model.net_ema, torch.full((3,), 3)
     drawn = {}
     for name, labels in (("classes", [0, 1, 2]), ("one class", 2)):
@@ -416,7 +429,8 @@ def test_a_trained_runs_figures_and_commands(trained, cli, tmp_path):
     assert result.code == 0 and np.load(tmp_path / "s.npy").shape == (3, 1, 8, 8)
     result = cli("generate", trained, "-n", "3", "--npy", tmp_path / "b.npy", "--steps", "5",
                  "--precision", "bf16")
-    fp32 = load_run(trained)[1].sample(3, torch.Generator().manual_seed(0), steps=5)
+    fp32 = load_run(trained)[1].sample(3, torch.Generator().manual_seed(0), steps=5,
+                                       precision="fp32")
     assert result.code == 0 and np.abs(np.load(tmp_path / "b.npy") - fp32.numpy()).mean() < 0.01
     assert cli("interpolate", trained, "--out", tmp_path / "line.png", "--mode", "line").code == 0
     result = cli("augment", trained, "--per-class", "2", "--out", tmp_path / "a.npz")

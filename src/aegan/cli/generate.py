@@ -146,10 +146,10 @@ def _generation_parsers(sub) -> None:
     p.add_argument("--guidance", type=float, metavar="W",
                    help="classifier-free guidance of a conditional diffusion model: 0 "
                         "unconditional, 1 conditional, more: stronger")
-    p.add_argument("--precision", choices=["fp32", "bf16"],
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                    help="a diffusion model's network passes while sampling: fp32 or bf16 "
-                        "autocast, faster where the device computes bf16 natively (default: "
-                        "the run's, fp32)")
+                        "autocast, faster where the device computes bf16 natively; auto: bf16 "
+                        "there, else fp32 (default: the run's, auto)")
     p.add_argument("--truncation", type=float, metavar="PSI",
                    help="the truncation trick of a StyleGAN (preset stylegan): w drawn toward "
                         "the mean of w, 1 none (default) to 0 the mean image; 0.7 is usual")

@@ -39,7 +39,8 @@ SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("eps", "x0", "v")
 SAMPLERS = ("ddim", "ddpm")
 VARIANCES = ("small", "large")
-PRECISIONS = ("fp32", "bf16")  # of the network's passes while sampling; the updates stay fp32
+PRECISIONS = ("auto", "fp32", "bf16")  # of the network's passes while sampling; the updates
+# stay fp32; auto: bf16 where the device computes it natively
 MAX_BETA = 0.999  # Nichol & Dhariwal's clip of the cosine schedule's betas
 
 # predict(x_t [N, ...], t) -> (x0_hat, eps_hat), each like x_t: the model at one timestep
