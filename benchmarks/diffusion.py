@@ -19,7 +19,8 @@ cached). A short run, for comparing settings at equal steps and their cost; not 
 a finished model.
 
 ``sample``: ``--n`` samples of a trained run with the sampling options given (``--precision
-bf16``: the network's passes under bf16 autocast), from the run's
+bf16``: the network's passes under bf16 autocast; ``--no-clip``: the predicted clean image left
+unclamped, as if the run's ``model.clip_x0`` were false), from the run's
 seed in batches of ``--batch-size`` (1024: the very draws of ``aegan evaluate``; a conditional
 run's classes in turn), saved as 8-bit levels (what the FID Inception network sees: lossless
 for FID) with the seconds taken and images per second.
@@ -244,9 +245,13 @@ def _options(a) -> dict:
 
 def sample(a) -> None:
     config, model = load_run(a.run)
+    if a.no_clip:
+        model.config.clip_x0 = False
     options = _options(a)
     o = model.sampling_options(**options)
     stem = f"{o.sampler}-" + (f"eta{o.eta:g}" if o.sampler == "ddim" else o.variance) + f"-S{o.steps}"
+    if not model.config.clip_x0:
+        stem += "-noclip"
     if o.guidance != 1.0:
         stem += f"-w{o.guidance:g}"
     if o.precision != "fp32":
@@ -269,7 +274,7 @@ def sample(a) -> None:
     row = {"run": str(a.run), "preset": config.preset, "file": str(out / f"{stem}.npy"),
            "n": a.n, "sampler": o.sampler, "steps": o.steps, "eta": o.eta,
            "variance": o.variance, "guidance": o.guidance, "precision": o.precision,
-           "batch_size": a.batch_size,
+           "clip_x0": model.config.clip_x0, "batch_size": a.batch_size,
            "seconds": round(seconds, 1), "images_per_s": round(a.n / seconds, 3),
            "network_evaluations_per_image": o.steps * (2 if o.guidance not in (0.0, 1.0) else 1),
            **machine()}
@@ -393,6 +398,8 @@ def main() -> None:
     c.add_argument("--sampler", choices=["ddim", "ddpm"])
     c.add_argument("--variance", choices=["small", "large"])
     c.add_argument("--precision", choices=["fp32", "bf16"], help="of the network's passes")
+    c.add_argument("--no-clip", action="store_true",
+                   help="leave the predicted clean image unclamped (model.clip_x0 false)")
     c.add_argument("--n", type=int, default=10_000)
     c.add_argument("--batch-size", type=int, default=1024,
                    help="1024: the draws of aegan evaluate; smaller batches run faster on a CPU")
