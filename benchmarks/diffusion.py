@@ -1,7 +1,7 @@
 """Diffusion models on Fashion-MNIST: the pilots that chose the ``ddpm`` preset, FID against
 the number of sampling steps with the sampling speed, and the memorisation check.
 
-Five commands, each writing JSON lines (``--json FILE`` appends them):
+Five commands, each writing JSON lines (``--json FILE`` appends them), and a figure:
 
 ``speed``: a preset's (with changes) training step (in the precision the Trainer would choose
 here) and network pass (fp32 and under bf16 autocast) in milliseconds per image, wall and CPU
@@ -36,6 +36,9 @@ classifier's features, beside each test image's distance to its nearest training
 test images were never trained on: their distances are what a model that does not copy
 should match); quantiles, the share of samples nearer than the test images' 1st and 5th
 percentiles, and a figure of the samples nearest to a training image with that image.
+
+``steps``: the figure of FID against the number of DDIM steps S (a line per number of samples)
+and of seconds per image against S, from the rows of ``sample`` and ``fid``.
 
 Usage (see benchmarks/RESULTS.md, "Diffusion", for the runs)::
 
@@ -372,6 +375,48 @@ def _memorisation_figure(fake_x, train_x, found, path: str, k: int = 10) -> None
     viz.save(fig, Path(path))
 
 
+# -- FID against the number of steps ------------------------------------------------------------
+def steps_figure(a) -> None:
+    """FID (Inception) against S for each number of samples, from the ``fid`` rows of DDIM
+    samples (eta 0, the run's clamp), and the seconds per image of the ``sample`` rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for path in a.rows for line in Path(path).read_text().splitlines()
+            if line.strip()]
+    rows = [r for r in rows if r.get("sampler") == "ddim" and r.get("eta") == 0.0
+            and r.get("clip_x0", True) and r.get("precision") == a.precision and "steps" in r]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for n in sorted({r["fid_examples"] for r in rows if "fid_inception" in r}, reverse=True):
+        points = sorted((r["steps"], r["fid_inception"]) for r in rows
+                        if r.get("fid_examples") == n and "fid_inception" in r)
+        left.plot(*zip(*points), "o-", label=f"{n:,} samples")
+    timed = {}  # S -> the sample row of the most images (the steadiest time)
+    for r in rows:
+        if "fid_inception" in r or "images_per_s" not in r:
+            continue
+        if r["steps"] not in timed or r["n"] > timed[r["steps"]]["n"]:
+            timed[r["steps"]] = r
+    if timed:
+        right.plot(sorted(timed), [1.0 / timed[k]["images_per_s"] for k in sorted(timed)], "o-")
+    ticks = sorted({r["steps"] for r in rows})
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("DDIM steps S")
+        ax.grid(alpha=0.3)
+    left.set_ylabel("Inception FID against the 10,000 test images")
+    left.legend()
+    right.set_yscale("log")
+    right.set_ylabel(f"seconds per image ({a.precision} passes, one thread)")
+    fig.suptitle(a.title)
+    fig.tight_layout()
+    fig.savefig(a.out, dpi=100)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -412,12 +457,17 @@ def main() -> None:
     c = sub.add_parser("memorisation")
     c.add_argument("samples")
     c.add_argument("--figure")
+    c = sub.add_parser("steps", help="figure: FID and seconds per image against S")
+    c.add_argument("rows", nargs="+", help=".jsonl files of sample and fid")
+    c.add_argument("--out", required=True, help="the figure (.png)")
+    c.add_argument("--title", default="FID against the number of DDIM steps")
+    c.add_argument("--precision", default="bf16", help="of the samples' network passes")
     for c in sub.choices.values():
         c.add_argument("--data-dir")
         c.add_argument("--json", help="append the JSON lines to this file")
     a = p.parse_args()
     {"pilot": pilot, "speed": speed, "sample": sample, "fid": fid,
-     "memorisation": memorisation}[a.command](a)
+     "memorisation": memorisation, "steps": steps_figure}[a.command](a)
 
 
 if __name__ == "__main__":
