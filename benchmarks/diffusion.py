@@ -19,8 +19,8 @@ cached). A short run, for comparing settings at equal steps and their cost; not 
 a finished model.
 
 ``sample``: ``--n`` samples of a trained run with the sampling options given (``--precision
-bf16``: the network's passes under bf16 autocast; ``--no-clip``: the predicted clean image left
-unclamped, as if the run's ``model.clip_x0`` were false), from the run's
+bf16``: the network's passes under bf16 autocast; ``--clip yes|no``: the predicted clean image
+clamped to [-1, 1] or not, whatever the run's ``model.clip_x0``), from the run's
 seed in batches of ``--batch-size`` (1024: the very draws of ``aegan evaluate``; a conditional
 run's classes in turn), saved as 8-bit levels (what the FID Inception network sees: lossless
 for FID) with the seconds taken and images per second.
@@ -248,13 +248,13 @@ def _options(a) -> dict:
 
 def sample(a) -> None:
     config, model = load_run(a.run)
-    if a.no_clip:
-        model.config.clip_x0 = False
+    if a.clip is not None:
+        model.config.clip_x0 = a.clip == "yes"
     options = _options(a)
     o = model.sampling_options(**options)
     stem = f"{o.sampler}-" + (f"eta{o.eta:g}" if o.sampler == "ddim" else o.variance) + f"-S{o.steps}"
-    if not model.config.clip_x0:
-        stem += "-noclip"
+    if a.clip is not None:
+        stem += "-clip" if a.clip == "yes" else "-noclip"
     if o.guidance != 1.0:
         stem += f"-w{o.guidance:g}"
     if o.precision != "fp32":
@@ -443,8 +443,9 @@ def main() -> None:
     c.add_argument("--sampler", choices=["ddim", "ddpm"])
     c.add_argument("--variance", choices=["small", "large"])
     c.add_argument("--precision", choices=["fp32", "bf16"], help="of the network's passes")
-    c.add_argument("--no-clip", action="store_true",
-                   help="leave the predicted clean image unclamped (model.clip_x0 false)")
+    c.add_argument("--clip", choices=["yes", "no"],
+                   help="clamp the predicted clean image to [-1, 1] or not (default: the run's "
+                        "model.clip_x0)")
     c.add_argument("--n", type=int, default=10_000)
     c.add_argument("--batch-size", type=int, default=1024,
                    help="1024: the draws of aegan evaluate; smaller batches run faster on a CPU")
