@@ -176,7 +176,8 @@ class IterativeSampler(Sampler, Protocol):
     ``"small"``, the posterior's, or ``"large"``, beta); ``guidance`` w, the scale of
     classifier-free guidance of a conditional model (0: unconditional, 1: conditional, more:
     stronger; an unconditional model refuses it); ``precision`` of the network's passes,
-    ``"fp32"`` or ``"bf16"`` (autocast). ``labels`` as for a
+    ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 where the device computes it
+    natively). ``labels`` as for a
     :class:`ConditionalSampler` (an unconditional model takes none). None keeps the model's
     default; a bad option raises :class:`~aegan.errors.ConfigError` before any work.
 
