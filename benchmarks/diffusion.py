@@ -25,8 +25,9 @@ seed in batches of ``--batch-size`` (1024: the very draws of ``aegan evaluate``;
 run's classes in turn), saved as 8-bit levels (what the FID Inception network sees: lossless
 for FID) with the seconds taken and images per second.
 
-``fid``: the Inception FID of sample files against the 10,000 test images (the samples'
-features kept beside each file as ``FILE.inception.npy``): aegan's Inception
+``fid``: the Inception FID of sample files (or of their ``--first`` N) against the 10,000 test
+images (the samples' features kept beside each file as ``FILE.inception.npy`` and reused for
+later FIDs of the same file): aegan's Inception
 features and Fréchet distance, the protocol of ``aegan evaluate RUN --metrics fid --features
 inception --n-samples 10000 --split test`` (all 10,000 test images; their features are cached
 in ``--cache``, so each further file costs only its own features); classifier FID beside it.
@@ -299,6 +300,15 @@ def _test_features(net: InceptionFeatures, data_dir, cache: Path) -> np.ndarray:
     return feats
 
 
+def _kept_features(kept: Path, samples: Path, n: int) -> np.ndarray | None:
+    """The first ``n`` rows of the Inception features kept beside a sample file, if they
+    were computed from it (written after it) and hold that many rows; else None."""
+    if not kept.is_file() or kept.stat().st_mtime < samples.stat().st_mtime:
+        return None
+    features = np.load(kept, mmap_mode="r")
+    return np.array(features[:n]) if len(features) >= n else None
+
+
 def fid(a) -> None:
     net, real, real_s = None, None, 0.0
     if not a.classifier_only:
@@ -307,15 +317,21 @@ def fid(a) -> None:
         real = _test_features(net, a.data_dir, Path(a.cache))
         real_s = time.perf_counter() - start
     for path in a.samples:
-        fake_x = unit(np.load(path))
+        fake_x = unit(np.load(path))[:a.first]
         meta = Path(path).with_suffix(".json")
         row = {"file": str(path), **(json.loads(meta.read_text()) if meta.is_file() else {}),
                "classifier_fid": _classifier_fid(fake_x, a.data_dir),
                "fid_examples": len(fake_x)}
+        if a.first is not None:
+            row["first"] = a.first
         if net is not None:
             start = time.perf_counter()
-            fake = net(fake_x, (0.0, 1.0))
-            np.save(Path(path).with_suffix(".inception.npy"), fake)  # for FIDs of subsets
+            kept = Path(path).with_suffix(".inception.npy")  # this file's features, kept
+            fake = _kept_features(kept, Path(path), len(fake_x))
+            if fake is None:
+                fake = net(fake_x, (0.0, 1.0))
+                if a.first is None:
+                    np.save(kept, fake)
             row.update(fid_inception=fid_of(real, fake), fid_features=net.name,
                        inception_s=round(time.perf_counter() - start, 1),
                        test_features_s=round(real_s, 1))
@@ -455,6 +471,8 @@ def main() -> None:
     c.add_argument("--weights", help="the TorchScript FID Inception file (default: found as aegan finds it)")
     c.add_argument("--cache", default="benchmarks/.cache")
     c.add_argument("--classifier-only", action="store_true", help="no Inception features")
+    c.add_argument("--first", type=int, help="only the first N samples of each file (paired "
+                   "comparisons: deterministic DDIM draws the same first noises)")
     c = sub.add_parser("memorisation")
     c.add_argument("samples")
     c.add_argument("--figure")
