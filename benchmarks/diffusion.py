@@ -20,7 +20,8 @@ a finished model.
 
 ``sample``: ``--n`` samples of a trained run with the sampling options given (``--precision
 bf16``: the network's passes under bf16 autocast; ``--clip yes|no``: the predicted clean image
-clamped to [-1, 1] or not, whatever the run's ``model.clip_x0``), from the run's
+clamped to [-1, 1] or not, whatever the run's ``model.clip_x0``; ``--drop-first``: the first
+timestep skipped, an experiment), from the run's
 seed in batches of ``--batch-size`` (1024: the very draws of ``aegan evaluate``; a conditional
 run's classes in turn), saved as 8-bit levels (what the FID Inception network sees: lossless
 for FID) with the seconds taken and images per second.
@@ -55,6 +56,7 @@ Usage (see benchmarks/RESULTS.md, "Diffusion", for the runs)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -247,6 +249,24 @@ def _options(a) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
+@contextlib.contextmanager
+def _first_step_dropped(drop: bool):
+    """While active (``drop``), the samplers skip their first timestep, T - 1: they start
+    from pure noise at the second of their S timesteps (S - 1 passes). An experiment on the
+    first step, where an epsilon-predicting network's clean image is ill-conditioned."""
+    if not drop:
+        yield
+        return
+    from aegan.models import diffusion_sampling as ds
+
+    full = ds.timesteps
+    ds.timesteps = lambda T, S: full(T, S)[1:]
+    try:
+        yield
+    finally:
+        ds.timesteps = full
+
+
 def sample(a) -> None:
     config, model = load_run(a.run)
     if a.clip is not None:
@@ -256,6 +276,8 @@ def sample(a) -> None:
     stem = f"{o.sampler}-" + (f"eta{o.eta:g}" if o.sampler == "ddim" else o.variance) + f"-S{o.steps}"
     if a.clip is not None:
         stem += "-clip" if a.clip == "yes" else "-noclip"
+    if a.drop_first:
+        stem += "-dropfirst"
     if o.guidance != 1.0:
         stem += f"-w{o.guidance:g}"
     if o.precision != "fp32":
@@ -264,7 +286,7 @@ def sample(a) -> None:
     out.mkdir(parents=True, exist_ok=True)
     parts, start = [], time.perf_counter()
     generator = torch.Generator().manual_seed(config.train.seed)  # as draw_samples (evaluate)
-    with torch.no_grad():
+    with torch.no_grad(), _first_step_dropped(a.drop_first):
         for first in range(0, a.n, a.batch_size):
             count = min(a.batch_size, a.n - first)
             labels = ({"labels": torch.arange(first, first + count) % model.num_classes}
@@ -278,7 +300,8 @@ def sample(a) -> None:
     row = {"run": str(a.run), "preset": config.preset, "file": str(out / f"{stem}.npy"),
            "n": a.n, "sampler": o.sampler, "steps": o.steps, "eta": o.eta,
            "variance": o.variance, "guidance": o.guidance, "precision": o.precision,
-           "clip_x0": model.config.clip_x0, "batch_size": a.batch_size,
+           "clip_x0": model.config.clip_x0, "drop_first": a.drop_first,
+           "batch_size": a.batch_size,
            "seconds": round(seconds, 1), "images_per_s": round(a.n / seconds, 3),
            "network_evaluations_per_image": o.steps * (2 if o.guidance not in (0.0, 1.0) else 1),
            **machine()}
@@ -403,7 +426,8 @@ def steps_figure(a) -> None:
     rows = [json.loads(line) for path in a.rows for line in Path(path).read_text().splitlines()
             if line.strip()]
     rows = [r for r in rows if r.get("sampler") == "ddim" and r.get("eta") == 0.0
-            and r.get("clip_x0", True) and r.get("precision") == a.precision and "steps" in r]
+            and r.get("clip_x0", True) and not r.get("drop_first") and r.get("precision") == a.precision
+            and "steps" in r]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for n in sorted({r["fid_examples"] for r in rows if "fid_inception" in r}, reverse=True):
         points = sorted((r["steps"], r["fid_inception"]) for r in rows
@@ -462,6 +486,8 @@ def main() -> None:
     c.add_argument("--clip", choices=["yes", "no"],
                    help="clamp the predicted clean image to [-1, 1] or not (default: the run's "
                         "model.clip_x0)")
+    c.add_argument("--drop-first", action="store_true",
+                   help="skip the first timestep (T - 1): start from pure noise at the second")
     c.add_argument("--n", type=int, default=10_000)
     c.add_argument("--batch-size", type=int, default=1024,
                    help="1024: the draws of aegan evaluate; smaller batches run faster on a CPU")
