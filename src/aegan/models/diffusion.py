@@ -210,9 +210,6 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
                          guidance=None, precision=None) -> ds.SamplingOptions:
         """The options of one sampling run: those given, else the config's; checked."""
         c = self.config
-        if precision is not None and precision not in ds.PRECISIONS:
-            raise ConfigError(f"unknown --precision {precision!r}; choose one of "
-                              f"{', '.join(ds.PRECISIONS)}")
         precision = self._precision(precision)
         if sampler is not None and sampler not in ds.SAMPLERS:
             raise ConfigError(f"unknown --sampler {sampler!r}; choose one of {', '.join(ds.SAMPLERS)}")
@@ -235,6 +232,9 @@ class Diffusion(Model, IterativeSampler, LatentSampler, ConditionalSampler, Enco
         (benchmarks/RESULTS.md, "The ddpm preset's full run")."""
         from aegan.train.fast import native_bf16  # here: aegan.train imports the models
 
+        if given is not None and given not in ds.PRECISIONS:
+            raise ConfigError(f"unknown --precision {given!r}; choose one of "
+                              f"{', '.join(ds.PRECISIONS)}")
         precision, device = given or self.config.sampling_precision, self._device()
         if precision == "auto":
             return "bf16" if native_bf16(device) else "fp32"
