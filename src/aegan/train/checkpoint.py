@@ -1,5 +1,6 @@
 """Checkpoints: the model's weights, every optimizer's state, the random state and the counters,
-in one safetensors file of :mod:`aegan.weights` (digest-checked, written atomically).
+in one safetensors file of :mod:`aegan.weights` (digest-checked, written atomically); and the
+run's record files trimmed back to a checkpoint on resume.
 
 Tensors (weights, optimizer moments, generator states) go in the body; optimizer
 hyper-parameters and the counters go in the JSON metadata. Loading never unpickles.
@@ -7,17 +8,20 @@ hyper-parameters and the counters go in the JSON metadata. Loading never unpickl
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from aegan.errors import RunError
+from aegan.fileio import atomic_write_bytes
 from aegan.optim import match_state_layouts
 from aegan.weights import (cpu_copy, damaged_file, load_safetensors, load_weights, read_metadata,
                            save_safetensors, state_tensors)
 
-__all__ = ["load_checkpoint", "read_counters", "save_checkpoint"]
+__all__ = ["kept_records", "load_checkpoint", "read_counters", "rng_state", "save_checkpoint",
+           "set_rng_state"]
 
 
 def read_counters(path: Path) -> dict[str, Any]:
@@ -80,3 +84,38 @@ def load_checkpoint(path: Path, model: torch.nn.Module,
                            f"({type(exc).__name__}); start a new run") from None
     rng = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
     return rng, meta.get("counters", {})
+
+
+def rng_state(generator: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    """The random state a resumed run needs: the shuffling generator's, the global CPU one's
+    and, on a CUDA device, that device's."""
+    state = {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(generator: torch.Generator, device: torch.device,
+                  state: dict[str, torch.Tensor]) -> None:
+    """Restore what :func:`rng_state` returned."""
+    generator.set_state(state["shuffle"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def kept_records(path: Path, key: str, last: int, rewrite: bool = True) -> list[dict[str, Any]]:
+    """The JSON-lines records of ``path`` up to the checkpoint's ``key`` (epoch or step)
+    ``last``. With ``rewrite`` the file is rewritten without the later ones (written before a
+    crash); a line cut short by a crash ends the records."""
+    records = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    kept = [r for r in records
+            if isinstance(r, dict) and isinstance(r.get(key), int) and r[key] <= last]
+    if rewrite and path.exists():
+        atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+    return kept

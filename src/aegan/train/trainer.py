@@ -45,10 +45,10 @@ from aegan.config import TrainConfig
 from aegan.data import memory, stream
 from aegan.data.examples import Batch, Examples, Resampled
 from aegan.errors import ConfigError, RunError, TrainingDiverged
-from aegan.fileio import atomic_write_bytes
 from aegan.models.base import evaluating
 from aegan.train import distributed, fast
-from aegan.train.checkpoint import load_checkpoint, save_checkpoint
+from aegan.train.checkpoint import (kept_records, load_checkpoint, rng_state,
+                                   save_checkpoint, set_rng_state)
 
 log = logging.getLogger(__name__)
 
@@ -189,18 +189,6 @@ class Trainer:
             yield batch
 
     # -- state -------------------------------------------------------------------------------
-    def _rng_state(self) -> dict[str, torch.Tensor]:
-        state = {"shuffle": self.generator.get_state(), "torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            state["cuda"] = torch.cuda.get_rng_state(self.device)
-        return state
-
-    def _set_rng_state(self, state: dict[str, torch.Tensor]) -> None:
-        self.generator.set_state(state["shuffle"])
-        torch.set_rng_state(state["torch"])
-        if "cuda" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda"], self.device)
-
     def _save(self, points: list[dict[str, Any]]) -> None:
         """Append the epoch's step ``points`` and its record, then checkpoint. A crash before the
         checkpoint leaves records too many, which resume drops: the checkpoint is the truth."""
@@ -214,7 +202,7 @@ class Trainer:
                     os.fsync(handle.fileno())
             counters = {"epoch": self.epoch, "step": self.step}
             save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizers,
-                            self._rng_state(), counters)
+                            rng_state(self.generator, self.device), counters)
         except OSError as exc:
             raise RunError(self._write_failed(exc)) from None
 
@@ -232,30 +220,15 @@ class Trainer:
         path = self.run_dir / CHECKPOINT
         rng, counters = load_checkpoint(path, self.model, self.optimizers)
         try:
-            self._set_rng_state(rng)
+            set_rng_state(self.generator, self.device, rng)
             self.epoch, self.step = int(counters["epoch"]), int(counters["step"])
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise RunError(f"{path} lacks its random state or counters ({type(exc).__name__}); "
                            "it was not written by this version of aegan; start a new run") from None
-        self.history = self._kept(HISTORY, "epoch", self.epoch)
-        self._kept(STEPS, "step", self.step)
+        rewrite = self.world.is_main
+        self.history = kept_records(self.run_dir / HISTORY, "epoch", self.epoch, rewrite)
+        kept_records(self.run_dir / STEPS, "step", self.step, rewrite)
         log.info("resumed from epoch %d (step %d)", self.epoch, self.step)
-
-    def _kept(self, name: str, key: str, last: int) -> list[dict[str, Any]]:
-        """The records of ``name`` up to the checkpoint's ``key`` (epoch or step) ``last``;
-        the file is rewritten without the later ones (written before a crash)."""
-        path = self.run_dir / name
-        records = []
-        for line in path.read_text().splitlines() if path.exists() else []:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut short by a crash
-                break
-        kept = [r for r in records
-                if isinstance(r, dict) and isinstance(r.get(key), int) and r[key] <= last]
-        if self.world.is_main and path.exists():
-            atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
-        return kept
 
     def _point(self, points: list, sums: dict, count: int, mark: tuple,
                steps_per_epoch: int) -> tuple:
