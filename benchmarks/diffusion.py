@@ -42,6 +42,9 @@ percentiles, and a figure of the samples nearest to a training image with that i
 ``steps``: the figure of FID against the number of DDIM steps S (a line per number of samples)
 and of seconds per image against S, from the rows of ``sample`` and ``fid``.
 
+``compare``: the first ``--n`` images of each sample file, a row each (deterministic DDIM from
+the same seed: the same starting noises, so column by column the same draw).
+
 Usage (see benchmarks/RESULTS.md, "Diffusion", for the runs)::
 
     OMP_NUM_THREADS=1 python benchmarks/diffusion.py pilot --preset ddpm --steps 600 \\
@@ -457,6 +460,18 @@ def steps_figure(a) -> None:
     fig.savefig(a.out, dpi=100)
 
 
+# -- the same noises, side by side ---------------------------------------------------------------
+def compare(a) -> None:
+    from aegan import viz
+
+    labels = a.labels.split(",") if a.labels else [Path(f).parent.name for f in a.samples]
+    if len(labels) != len(a.samples):
+        raise SystemExit(f"--labels names {len(labels)} rows for {len(a.samples)} files")
+    images = np.concatenate([unit(np.load(f))[:a.n] for f in a.samples])
+    fig = viz.image_grid(images, len(a.samples), a.n, row_labels=labels, title=a.title)
+    viz.save(fig, Path(a.out))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -507,12 +522,18 @@ def main() -> None:
     c.add_argument("--out", required=True, help="the figure (.png)")
     c.add_argument("--title", default="FID against the number of DDIM steps")
     c.add_argument("--precision", default="bf16", help="of the samples' network passes")
+    c = sub.add_parser("compare", help="figure: the first N images of sample files, a row each")
+    c.add_argument("samples", nargs="+", help=".npy sample files")
+    c.add_argument("--labels", help="the rows' names, comma-separated (default: the folders)")
+    c.add_argument("--n", type=int, default=12)
+    c.add_argument("--out", required=True, help="the figure (.png)")
+    c.add_argument("--title", default="the same starting noises")
     for c in sub.choices.values():
         c.add_argument("--data-dir")
         c.add_argument("--json", help="append the JSON lines to this file")
     a = p.parse_args()
     {"pilot": pilot, "speed": speed, "sample": sample, "fid": fid,
-     "memorisation": memorisation, "steps": steps_figure}[a.command](a)
+     "memorisation": memorisation, "steps": steps_figure, "compare": compare}[a.command](a)
 
 
 if __name__ == "__main__":
