@@ -179,6 +179,7 @@ def test_tf1_resize_weights_by_hand():
     assert out[0, 0, 1, 1] == pytest.approx(1.5) and out[0, 0, 3, 3] == pytest.approx(3.0)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_inception_input_is_prepared_as_the_tensorflow_graph_does(tmp_path):
     net = torch.jit.script(torch.nn.AdaptiveAvgPool2d(1))
     net.save(str(tmp_path / "net.pt"))
@@ -294,6 +295,7 @@ def test_the_feature_classifier_trains_the_same_whatever_ran_before(tmp_path, mo
     np.testing.assert_array_equal(trained[0], trained[1])
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_real_features_are_kept_on_disk_and_a_broken_cache_file_is_computed_again(
         cli, vae_run, tmp_path, monkeypatch):
     monkeypatch.setenv("AEGAN_CACHE_DIR", str(tmp_path / "own-cache"))  # not the shared one

@@ -25,6 +25,7 @@ import hashlib
 import importlib.util
 import logging
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +124,9 @@ class InceptionFeatures:
     def __init__(self, path: Path, batch_size: int = 50):
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         try:
-            self.net = torch.jit.load(str(path), map_location=self.device).eval()
+            with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; the file is one
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.net = torch.jit.load(str(path), map_location=self.device).eval()
         except (RuntimeError, ValueError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0][:80]
             raise RunError(f"{path} is not a TorchScript network ({first}); give "
