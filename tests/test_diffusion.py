@@ -381,7 +381,8 @@ def test_ddpm_presets_predict_v_and_sample_by_ddim_at_50_steps():
     the conditional preset is the same model with classes."""
     for name in ("ddpm", "ddpm-cond"):
         m = get_preset(name).model
-        assert (m.prediction, m.loss, m.sampler, m.sampling_steps, m.eta) == ("v", "mse", "ddim", 50, 0.0)
+        assert (m.prediction, m.loss, m.sampler, m.sampling_steps, m.eta) == \
+            ("v", "mse", "ddim", 50, 0.0)
     assert get_preset("ddpm-cond").model.num_classes == 10
 
 
