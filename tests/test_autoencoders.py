@@ -197,3 +197,24 @@ def test_dropout_keeps_each_value_with_probability_1_minus_p_and_rescales():
     assert layer(nchw).is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(layer.eval()(x), x) and torch.equal(Dropout(0.0)(x), x)
     assert torch.equal(Dropout(1.0)(x), torch.zeros_like(x))
+
+
+def test_dropout_of_bf16_values_draws_its_uniform_in_fp32_and_keeps_the_dtype():
+    from aegan.nets.layers import Dropout
+
+    torch.manual_seed(0)
+    layer = Dropout(0.1)
+    x = torch.full((1000, 1000), 2.0, dtype=torch.bfloat16, requires_grad=True)
+    y = layer(x)
+    assert y.dtype == torch.bfloat16
+    kept = y != 0
+    # a bf16 uniform would keep 1 - 0.1 rounded on bf16's grid; fp32 keeps 0.9 (sd 3e-4)
+    assert abs(kept.float().mean().item() - 0.9) < 5 * 3e-4
+    scale = torch.tensor(1 / 0.9).bfloat16()  # 1.109375: PyTorch's bf16 dropout rounds it so
+    assert torch.equal(y[kept], (2 * scale).expand(int(kept.sum())))
+    y.float().sum().backward()
+    assert torch.equal(x.grad, kept.bfloat16() * scale)
+    torch.manual_seed(1)
+    again = layer(x)
+    torch.manual_seed(1)
+    assert torch.equal(again, x * layer.mask(x))  # the fast draw, not torch's Bernoulli one

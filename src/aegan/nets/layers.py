@@ -24,24 +24,29 @@ class GaussianNoise(nn.Module):
 
 class Dropout(nn.Dropout):
     """``nn.Dropout`` (zero each value with probability ``p`` while training, scale the rest by
-    ``1 / (1 - p)``), with its mask drawn as ``uniform >= p`` for fp32 values on the CPU.
+    ``1 / (1 - p)``), with its mask drawn as ``uniform >= p`` for floating-point values on the
+    CPU.
 
     PyTorch's CPU dropout draws each value's Bernoulli variable one at a time; a uniform draw
     and a comparison give the same distribution in far less time (benchmarks/kernels.py;
-    benchmarks/RESULTS.md). Elsewhere (other devices or dtypes, where a bf16 uniform would
-    round ``p``; in place) it is ``nn.Dropout``."""
+    benchmarks/RESULTS.md). The uniform is drawn in fp32 for every dtype (a bf16 uniform would
+    round ``p``); a bf16 or fp16 mask then holds ``1 / (1 - p)`` rounded to that dtype, as
+    PyTorch's own dropout of such values does. Elsewhere (other devices, in place) it is
+    ``nn.Dropout``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        if x.device.type != "cpu" or x.dtype != torch.float32 or self.inplace or self.p == 1:
+        if x.device.type != "cpu" or not x.is_floating_point() or self.inplace or self.p == 1:
             return F.dropout(x, self.p, True, self.inplace)
         return x * self.mask(x)
 
     def mask(self, x: torch.Tensor) -> torch.Tensor:
-        """The CPU fp32 draw: 0 with probability ``p``, else ``1 / (1 - p)``. ``forward``
-        multiplies by it; a closed-form backward (:mod:`aegan.models.dense_step`) keeps it."""
-        return torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
+        """The CPU draw, in ``x``'s dtype: 0 with probability ``p``, else ``1 / (1 - p)``.
+        ``forward`` multiplies by it; a closed-form backward (:mod:`aegan.models.dense_step`)
+        keeps it."""
+        keep = torch.rand_like(x, dtype=torch.float32).ge_(self.p)  # 0. or 1., in fp32
+        return keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
 
 
 class TiedLinear(nn.Module):
