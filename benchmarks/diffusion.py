@@ -32,6 +32,8 @@ later FIDs of the same file): aegan's Inception
 features and Fréchet distance, the protocol of ``aegan evaluate RUN --metrics fid --features
 inception --n-samples 10000 --split test`` (all 10,000 test images; their features are cached
 in ``--cache``, so each further file costs only its own features); classifier FID beside it.
+``--pr`` adds improved precision and recall (Kynkäänniemi et al. 2019, k = 3) in the same
+Inception features, against as many test images as samples.
 
 ``memorisation``: for each sample, the distance to its nearest training image in the
 classifier's features, beside each test image's distance to its nearest training image (the
@@ -72,7 +74,8 @@ import torch
 from aegan.data import Batch
 from aegan.io import load_run, save_model, write_json, writing_run
 from aegan.metrics.features import InceptionFeatures, classifier_features, find_inception
-from aegan.metrics.generation import draw_samples, feature_stats, frechet_distance
+from aegan.metrics.generation import (draw_samples, feature_stats, frechet_distance,
+                                      precision_recall)
 from aegan.models import build_model
 from aegan.presets import get_preset
 from aegan.run import load_data
@@ -361,6 +364,9 @@ def fid(a) -> None:
             row.update(fid_inception=fid_of(real, fake), fid_features=net.name,
                        inception_s=round(time.perf_counter() - start, 1),
                        test_features_s=round(real_s, 1))
+            if a.pr:  # against as many test images as samples: both sets' radii comparable
+                row["precision"], row["recall"] = precision_recall(real[:len(fake)], fake, k=3)
+                row["pr_k"] = 3
         row.update({f"measured_{k}": v for k, v in machine().items()})
         emit(row, a.json)
 
@@ -514,6 +520,8 @@ def main() -> None:
     c.add_argument("--classifier-only", action="store_true", help="no Inception features")
     c.add_argument("--first", type=int, help="only the first N samples of each file (paired "
                    "comparisons: deterministic DDIM draws the same first noises)")
+    c.add_argument("--pr", action="store_true", help="also improved precision and recall (k = "
+                   "3) in the Inception features, against as many test images as samples")
     c = sub.add_parser("memorisation")
     c.add_argument("samples")
     c.add_argument("--figure")
