@@ -208,7 +208,7 @@ def test_dropout_of_bf16_values_draws_its_uniform_in_fp32_and_keeps_the_dtype():
     y = layer(x)
     assert y.dtype == torch.bfloat16
     kept = y != 0
-    # a bf16 uniform would keep 1 - 0.1 rounded on bf16's grid; fp32 keeps 0.9 (sd 3e-4)
+    # a bf16 uniform would keep about 0.898 (p rounded on its grid); fp32 keeps 0.9 (sd 3e-4)
     assert abs(kept.float().mean().item() - 0.9) < 5 * 3e-4
     scale = torch.tensor(1 / 0.9).bfloat16()  # 1.109375: PyTorch's bf16 dropout rounds it so
     assert torch.equal(y[kept], (2 * scale).expand(int(kept.sum())))
