@@ -17,12 +17,14 @@ Usage::
         --data-dir DATA --limit 2000 --epochs 4 --out /tmp/forecast --test-n 1000 \
         --json benchmarks/results/forecast-pilot.jsonl
 
-A finished run folder in ``--out`` is evaluated again, not retrained.
+A finished run folder in ``--out`` is evaluated again, not retrained. ``--set
+SECTION.KEY=JSON`` changes a preset's config (``--set model.hid_t=256 --name simvp-t256``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -49,11 +51,16 @@ def sharpness(frames: np.ndarray) -> float:
 
 
 def train(preset: str, out: Path, epochs: int | None, limit: int | None, data_dir,
-          precision: str | None = None) -> Path:
-    run = out / (preset if precision is None else f"{preset}-{precision}")
+          precision: str | None = None, changes: tuple[str, ...] = (),
+          name: str | None = None) -> Path:
+    run = out / (name or (preset if precision is None else f"{preset}-{precision}"))
     if (run / "model.safetensors").is_file():
         return run
     config = get_preset(preset)
+    for change in changes:  # SECTION.KEY=JSON
+        key, _, value = change.partition("=")
+        section, _, field = key.partition(".")
+        config = config.replace(section, **{field: json.loads(value)})
     if precision is not None:
         config = config.replace("train", precision=precision)
     if epochs is not None:
@@ -76,6 +83,7 @@ def measure(run: Path, test_n: int, data_dir) -> dict:
     history = load_history(run)
     elapsed = np.cumsum([r["time_s"] for r in history])
     return {"run": str(run), "preset": config.preset, "precision": config.train.precision,
+            "model": dataclasses.asdict(config.model),
             "test_sequences": len(x),
             "epochs": len(history), "train_sequences_per_epoch": config.data.limit,
             "train_s": float(elapsed[-1]), "eval_s": round(seconds, 1),
@@ -97,11 +105,18 @@ def main() -> None:
     parser.add_argument("--precision", choices=("fp32", "bf16"),
                         help="train in this precision instead of the preset's (the run folder "
                              "is named PRESET-PRECISION)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=JSON",
+                        help="change the presets' config (model.hid_t=256); name the run folder "
+                             "with --name")
+    parser.add_argument("--name", help="the run folder in --out (default: the preset's name)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.name and len(args.presets) > 1:
+        parser.error("--name names one run: give one preset")
     rows = []
     for preset in args.presets:
-        run = train(preset, args.out, args.epochs, args.limit, args.data_dir, args.precision)
+        run = train(preset, args.out, args.epochs, args.limit, args.data_dir, args.precision,
+                    tuple(args.set), args.name)
         rows.append(measure(run, args.test_n, args.data_dir))
     print("| preset | epochs x sequences | train time | MSE/frame | copy last | SSIM | copy last "
           "| PSNR | MAE/frame | sharpness (truth) |")
