@@ -113,6 +113,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.name and len(args.presets) > 1:
         parser.error("--name names one run: give one preset")
+    if args.set and not args.name:  # else a changed run would take the preset's folder
+        parser.error("--set changes the preset: name its run folder with --name")
     rows = []
     for preset in args.presets:
         run = train(preset, args.out, args.epochs, args.limit, args.data_dir, args.precision,
