@@ -117,9 +117,7 @@ def unit(images: np.ndarray) -> np.ndarray:
 def _configured(preset: str, changes: list[str]):
     config = get_preset(preset)
     for change in changes:
-        key, _, value = change.partition("=")
-        section, _, name = key.partition(".")
-        config = config.replace(section, **{name: json.loads(value)})
+        config = config.assign(change)
     return config
 
 

@@ -18,7 +18,7 @@ Usage::
         --json benchmarks/results/forecast-pilot.jsonl
 
 A finished run folder in ``--out`` is evaluated again, not retrained. ``--set
-SECTION.KEY=JSON`` changes a preset's config (``--set model.hid_t=256 --name simvp-t256``).
+SECTION.KEY=VALUE`` changes a preset's config (``--set model.hid_t=256 --name simvp-t256``).
 """
 
 from __future__ import annotations
@@ -57,10 +57,8 @@ def train(preset: str, out: Path, epochs: int | None, limit: int | None, data_di
     if (run / "model.safetensors").is_file():
         return run
     config = get_preset(preset)
-    for change in changes:  # SECTION.KEY=JSON
-        key, _, value = change.partition("=")
-        section, _, field = key.partition(".")
-        config = config.replace(section, **{field: json.loads(value)})
+    for change in changes:  # SECTION.KEY=VALUE
+        config = config.assign(change)
     if precision is not None:
         config = config.replace("train", precision=precision)
     if epochs is not None:
@@ -105,7 +103,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=("fp32", "bf16"),
                         help="train in this precision instead of the preset's (the run folder "
                              "is named PRESET-PRECISION)")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=JSON",
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="change the presets' config (model.hid_t=256); name the run folder "
                              "with --name")
     parser.add_argument("--name", help="the run folder in --out (default: the preset's name)")

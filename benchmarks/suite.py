@@ -72,17 +72,8 @@ def _config(spec: dict):
     config = config.replace("data", limit=spec["limit"])
     for item in filter(None, spec.get("options", "").split(",")):
         key, value = item.split("=", 1)
-        section, field = RENAMED.get(key, key).split(".", 1)
-        config = config.replace(section, **{field: _value(value)})
+        config = config.assign(f"{RENAMED.get(key, key)}={value}")
     return config
-
-
-def _value(text: str):
-    """``true``, ``3``, ``[1, 2]`` as JSON; anything else (``bf16``, ``off``) as a string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 def child_aegan(spec: dict) -> dict:

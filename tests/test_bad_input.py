@@ -477,3 +477,18 @@ def test_bad_input_is_one_line_exit_2(cli, env, case):
     result = assert_refused(cli, env.tmp, bad)
     assert "Traceback" not in result.err
     assert not (env.tmp / "PWNED").exists()  # nothing in a hostile file ran
+
+
+def test_a_setting_changes_one_field_and_a_malformed_one_is_named():
+    from aegan.errors import ConfigError
+    from aegan.presets import get_preset
+
+    config = get_preset("simvp")
+    changed = config.assign("model.hid_t=256").assign("train.precision=fp32")
+    assert (changed.model.hid_t, changed.train.precision) == (256, "fp32")
+    assert changed.replace("model", hid_t=64).replace("train", precision="auto") == config
+    for bad in ("hid_t=256", "modle.hid_t=256", "model.hid_t"):
+        with pytest.raises(ConfigError, match="SECTION.KEY=VALUE"):
+            config.assign(bad)
+    with pytest.raises(ConfigError, match="model has no field 'hid_u'"):
+        config.assign("model.hid_u=8")

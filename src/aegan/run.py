@@ -94,6 +94,22 @@ class RunConfig:
         new = dataclasses.replace(getattr(self, section), **changes)
         return dataclasses.replace(self, **{section: new})
 
+    def assign(self, setting: str) -> RunConfig:
+        """A copy with one field changed by ``SECTION.KEY=VALUE`` (``model.hid_t=256``): the
+        value read as JSON (``true``, ``[1, 2]``), else kept as a string (``bf16``)."""
+        key, sep, text = setting.partition("=")
+        section, dot, name = key.partition(".")
+        _check(sep and dot and section in ("model", "data", "optim", "train"),
+               f"a setting reads SECTION.KEY=VALUE with SECTION one of model, data, optim, "
+               f"train; got {setting!r}")
+        fields = [f.name for f in dataclasses.fields(getattr(self, section))]
+        _check(name in fields, f"{section} has no field {name!r}; it has {', '.join(fields)}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        return self.replace(section, **{name: value})
+
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
