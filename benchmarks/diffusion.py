@@ -33,7 +33,7 @@ features and Fréchet distance, the protocol of ``aegan evaluate RUN --metrics f
 inception --n-samples 10000 --split test`` (all 10,000 test images; their features are cached
 in ``--cache``, so each further file costs only its own features); classifier FID beside it.
 ``--pr`` adds improved precision and recall (Kynkäänniemi et al. 2019, k = 3) in the same
-Inception features, against as many test images as samples.
+Inception features, against as many test images as samples (``pr_precision``, ``pr_recall``).
 
 ``memorisation``: for each sample, the distance to its nearest training image in the
 classifier's features, beside each test image's distance to its nearest training image (the
@@ -363,7 +363,9 @@ def fid(a) -> None:
                        inception_s=round(time.perf_counter() - start, 1),
                        test_features_s=round(real_s, 1))
             if a.pr:  # against as many test images as samples: both sets' radii comparable
-                row["precision"], row["recall"] = precision_recall(real[:len(fake)], fake, k=3)
+                # not "precision": the sample row's key for its network passes' dtype
+                row["pr_precision"], row["pr_recall"] = precision_recall(real[:len(fake)], fake,
+                                                                         k=3)
                 row["pr_k"] = 3
         row.update({f"measured_{k}": v for k, v in machine().items()})
         emit(row, a.json)
