@@ -30,24 +30,25 @@ def _ddpm(**changes) -> dict:
     """Ho et al.'s recipe (MSE, Adam, EMA) with a U-Net and a schedule sized for a CPU, predicting
     v (Salimans & Ho 2022) rather than the noise; DDIM at 50 steps samples by default. Chosen by
     pilots and full runs (benchmarks/RESULTS.md, "Diffusion"): v took the 20-epoch run's FID from
-    25.68 (noise prediction) to 13.94, Adam at 1e-3 learns far faster than Ho et al.'s 2e-4 on
-    this small network, bf16 autocast trains 1.7x faster on this machine's CPU (AVX-512 BF16) at
-    the same loss (so precision auto: bf16 where the device computes it natively, else fp32),
-    and NCHW convolutions are faster than channels-last for this U-Net on the CPU."""
+    25.68 (noise prediction) to 13.94, 40 epochs took it to 10.76 (2.8 hours on two threads),
+    Adam at 1e-3 learns far faster than Ho et al.'s 2e-4 on this small network, bf16 autocast
+    trains 1.7x faster on this machine's CPU (AVX-512 BF16) at the same loss (so precision auto:
+    bf16 where the device computes it natively, else fp32), and NCHW convolutions are faster
+    than channels-last for this U-Net on the CPU."""
     model = {"family": "diffusion", "net": "unet", "channels": [32, 64, 64], "blocks": 1,
              "attention": [7], "dropout": 0.1, "schedule": "cosine", "timesteps": 1000,
              "prediction": "v", "loss": "mse", "ema": 0.999, "sampler": "ddim",
              "sampling_steps": 50, "eta": 0.0}
     return {"model": {**model, **changes}, "data": {"name": "fashion-mnist"},
             "optim": {"name": "adam", "lr": 1e-3, "schedule": "cosine"},
-            "train": {"epochs": 20, "batch_size": 128, "precision": "auto",
+            "train": {"epochs": 40, "batch_size": 128, "precision": "auto",
                       "channels_last": "off", "valid_batch_size": VALID_BATCH}}
 
 
 register_preset(
     "ddpm",
     "a DDPM for Fashion-MNIST on a CPU: U-Net 32-64-64 with attention at 7x7, cosine schedule "
-    "T = 1000, v prediction, MSE, Adam 1e-3 with a cosine decay, EMA, bf16 autocast, 20 "
+    "T = 1000, v prediction, MSE, Adam 1e-3 with a cosine decay, EMA, bf16 autocast, 40 "
     "epochs; DDIM at 50 steps",
     _ddpm())
 
