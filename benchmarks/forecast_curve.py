@@ -39,8 +39,10 @@ def main() -> None:
     for r in rows:
         hours = [p["train_s"] / 3600 for p in r["curve"]]
         mse = [p["valid_mse_frame"] for p in r["curve"]]
+        width = r.get("model", {}).get("hid_t")  # older rows do not carry the model
+        name = r["preset"] + (f", translator {width}" if width else "")
         ax.plot(hours, mse, marker=".",
-                label=f"{r['preset']}, {r['epochs']} epochs: test {r['mse_frame']:.1f}")
+                label=f"{name}, {r['epochs']} epochs: test {r['mse_frame']:.1f}")
     copy_last = sum(r["mse_frame_copy_last"] for r in rows) / len(rows)
     ax.axhline(copy_last, color="grey", linestyle=":", label=f"copy last frame ({copy_last:.1f})")
     if args.target is not None:
