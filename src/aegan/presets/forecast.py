@@ -9,8 +9,8 @@ cosine schedule, batch 16. The SimVP presets train with ``precision`` auto: bf16
 the device computes it natively (their pilot: the same MSE per frame, 1.34x faster on an AVX-512
 BF16 CPU); the ConvLSTM, whose cell state runs through 20 steps, stays in fp32.
 ``simvp-adversarial`` adds the clip discriminator (loss adversarial + MSE, lambda_adv 0.01).
-``simvp-wide``: the best CPU recipe measured, ``simvp`` with a 256-wide translator (OpenSTL's
-Moving MNIST width) for 42 epochs, sized to train in under three hours on two CPU threads.
+``simvp-wide``: the best CPU recipe measured, ``simvp`` with a 256-wide translator (OpenSTL's are
+256-512 wide) for 42 epochs, sized to train in under three hours on two CPU threads.
 """
 
 from aegan.presets.registry import register_preset
