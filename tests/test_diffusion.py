@@ -128,6 +128,39 @@ def test_each_prediction_target_gives_back_the_image_and_the_noise(prediction):
     torch.testing.assert_close(ds.q_sample(clipped, ab, eps_c), x_t, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("prediction", ds.PREDICTIONS)
+@pytest.mark.parametrize("gamma", [0.0, 5.0, 1e6])
+def test_min_snr_loss_weighs_the_clean_images_error_by_min_snr_gamma(prediction, gamma):
+    """Whatever the target, the weighted loss is ``min(SNR, gamma)`` times the squared error of
+    the clean image that the output stands for (Hang et al. 2023, eq. 5), averaged per example;
+    a huge gamma is SNR weighting, so the noise's plain MSE; gamma 0 is the plain MSE."""
+    model = _model(prediction=prediction, schedule="cosine", snr_gamma=gamma)
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.randn(6, 1, 8, 8, generator=g)
+    noise, out = torch.randn(6, 1, 8, 8, generator=g), torch.randn(6, 1, 8, 8, generator=g)
+    t = torch.tensor([0, 2, 7, 11, 16, 19])
+    loss = model.losses(lambda x_t, t_, labels: out, x0, None, t, noise)["loss"]
+    ab = model.ab[t]  # float64
+    expected = []
+    for i in range(len(t)):
+        x_t = ds.q_sample(x0[i].double(), float(ab[i]), noise[i].double())
+        x0_hat, eps_hat = ds.x0_and_eps(prediction, out[i].double(), x_t, float(ab[i]))
+        snr = float(ab[i] / (1 - ab[i]))
+        if not gamma:
+            goal = ds.target(prediction, x0[i].double(), noise[i].double(), float(ab[i]))
+            expected.append((out[i].double() - goal).square().mean())
+        elif gamma > 1e5:
+            expected.append((eps_hat - noise[i]).square().mean())
+        else:
+            expected.append(min(snr, gamma) * (x0_hat - x0[i]).square().mean())
+    assert float(loss) == pytest.approx(float(torch.stack(expected).mean()), rel=1e-4)
+
+
+def test_snr_gamma_must_not_be_negative():
+    with pytest.raises(ConfigError, match="model.snr_gamma must be 0"):
+        DiffusionConfig(snr_gamma=-1)
+
+
 # -- samplers ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("T, S, first, last", [(1000, 4, 999, 249), (1000, 1000, 999, 0),
                                                (1000, 50, 999, 19), (4000, 1, 3999, 3999),

@@ -4,7 +4,8 @@
 Training: an image ``x_0`` in [-1, 1], a timestep ``t`` uniform over ``0 .. T - 1`` and Gaussian
 noise make ``x_t = sqrt(ab_t) x_0 + sqrt(1 - ab_t) noise`` (the schedule, ``model.schedule``
 and ``model.timesteps``, is data in the config); the U-Net (:mod:`aegan.nets.unet`) learns to
-output the noise, the clean image or the velocity (``model.prediction``), by MSE or Huber loss.
+output the noise, the clean image or the velocity (``model.prediction``), by MSE or Huber loss,
+optionally weighted per timestep by min-SNR-gamma (``model.snr_gamma``).
 An exponential moving average of its weights (``model.ema``, a sub-module, so checkpoints
 hold it) samples. With ``num_classes`` > 0 the network also sees the class, replaced by "no
 class" for a ``label_dropout`` share of the examples, so one network learns both the
@@ -74,6 +75,7 @@ class DiffusionConfig:
     prediction: str = "eps"
     loss: str = "mse"
     huber_delta: float = 1.0
+    snr_gamma: float = 0.0  # > 0: min-SNR-gamma loss weights (Hang et al. 2023), such as 5
     ema: float = 0.999  # decay of the moving average that samples (0: sample with the live net)
     clip_x0: bool = True  # clamp the predicted clean image to [-1, 1] while sampling
     num_classes: int = 0  # > 0: conditional on labels 0 .. num_classes - 1
@@ -122,6 +124,8 @@ class DiffusionConfig:
              f"model.cosine_s must be a small positive offset, such as 0.008, got {self.cosine_s}"),
             (is_number(self.huber_delta) and self.huber_delta > 0,
              f"model.huber_delta must be positive, got {self.huber_delta}"),
+            (is_number(self.snr_gamma) and self.snr_gamma >= 0,
+             f"model.snr_gamma must be 0 (off) or positive, such as 5, got {self.snr_gamma}"),
             (is_number(self.ema) and 0 <= self.ema < 1,
              f"model.ema must be a decay in [0, 1), such as 0.999 (0: off), got {self.ema}"),
             (isinstance(self.clip_x0, bool), "model.clip_x0 must be true or false"),
@@ -215,9 +219,16 @@ class Diffusion(DiffusionGeneration, Model, IterativeSampler, LatentSampler, Con
         ab = self.alphas_cumprod[t]
         out = net(ds.q_sample(x0, ab, noise), t, labels)
         goal = ds.target(self.config.prediction, x0, noise, ab)
-        if self.config.loss == "huber":
-            return {"loss": F.huber_loss(out, goal, delta=self.config.huber_delta)}
-        return {"loss": F.mse_loss(out, goal)}
+        cfg = self.config
+        reduction = "none" if cfg.snr_gamma else "mean"
+        if cfg.loss == "huber":
+            loss = F.huber_loss(out, goal, delta=cfg.huber_delta, reduction=reduction)
+        else:
+            loss = F.mse_loss(out, goal, reduction=reduction)
+        if cfg.snr_gamma:  # the mean over each example's values, weighted by its timestep
+            weight = ds.min_snr_weight(cfg.prediction, ab, cfg.snr_gamma)
+            loss = (loss.float().flatten(1).mean(1) * weight).mean()
+        return {"loss": loss}
 
     def _batch_labels(self, batch) -> torch.Tensor | None:
         if not self.num_classes:

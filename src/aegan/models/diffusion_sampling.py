@@ -164,6 +164,20 @@ def target(prediction: str, x0: torch.Tensor, noise: torch.Tensor,
     return ab.sqrt() * noise - (1 - ab).sqrt() * x0  # v
 
 
+def min_snr_weight(prediction: str, ab: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The min-SNR-gamma loss weights (Hang et al. 2023, "Efficient Diffusion Training via
+    Min-SNR Weighting Strategy") of timesteps with ``ab`` ``[N]``: the clean image's squared error
+    weighted ``min(SNR, gamma)``, ``SNR = ab / (1 - ab)``, as a weight on the squared error of
+    ``prediction``'s target. The noise's error is the clean image's times ``SNR``, the
+    velocity's times ``SNR + 1``, so the weights are ``min(SNR, gamma) / SNR`` and
+    ``min(SNR, gamma) / (SNR + 1)``."""
+    snr = ab / (1 - ab)
+    if prediction == "eps":
+        return torch.where(snr > gamma, gamma / snr, torch.ones_like(snr))
+    capped = snr.clamp(max=gamma)
+    return capped if prediction == "x0" else capped / (snr + 1)
+
+
 def x0_and_eps(prediction: str, out: torch.Tensor, x_t: torch.Tensor, ab: float,
                clip: tuple[float, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The clean image and the noise that the network's output ``out`` at ``x_t`` (one ``ab``
