@@ -179,8 +179,13 @@ def test_forecasters_refuse_data_they_cannot_learn_from():
         build_model(ForecasterConfig(**TINY), odd)
     with pytest.raises(ConfigError, match="model.net"):
         ForecasterConfig(net="predrnn")
-    with pytest.raises(ConfigError, match="both 0"):
+    with pytest.raises(ConfigError, match="all 0"):
         ForecasterConfig(lambda_mse=0.0)
+    with pytest.raises(ConfigError, match="model.lambda_ssim must be a number >= 0"):
+        ForecasterConfig(lambda_ssim=-1.0)
+    small = ExampleSpec("image-sequences", {"inputs": (3, 1, 4, 4), "targets": (2, 1, 4, 4)})
+    with pytest.raises(DataMismatch, match="at least 7x7"):
+        build_model(ForecasterConfig(**TINY, lambda_ssim=1.0), small)
 
 
 def test_simvp_rolls_out_by_feeding_its_predictions_back():
@@ -230,6 +235,33 @@ def test_ssim_per_step_is_scikit_images_and_copy_last_is_the_baseline():
         assert scores["ssim_range2"][s] == pytest.approx(wide, abs=1e-5)
         last = np.mean([((context[n, -1] - truth[n, s]) ** 2).sum() for n in range(4)])
         assert scores["mse_frame_copy_last"][s] == pytest.approx(last, rel=1e-5)
+
+
+@pytest.mark.parametrize("lambda_mse, lambda_ssim", [(1.0, 0.5), (0.0, 1.0), (2.0, 0.0)])
+def test_the_ssim_term_is_lambda_times_one_minus_scikit_images_ssim(lambda_mse, lambda_ssim):
+    from skimage.metrics import structural_similarity
+
+    spec = ExampleSpec("image-sequences", {"inputs": (3, 1, 8, 8), "targets": (2, 1, 8, 8)})
+    model = build_model(ForecasterConfig(**TINY, lambda_mse=lambda_mse,
+                                         lambda_ssim=lambda_ssim), spec)
+    g = torch.Generator().manual_seed(3)
+    fake = torch.rand(3, 2, 1, 8, 8, generator=g, requires_grad=True)
+    truth = torch.rand(3, 2, 1, 8, 8, generator=g)
+    out = model.regression_losses(fake, truth)
+    f, t = fake.detach().double().numpy(), truth.double().numpy()
+    ssim = np.mean([structural_similarity(t[n, s, 0], f[n, s, 0], data_range=1.0)
+                    for n in range(3) for s in range(2)])
+    mse = ((f - t) ** 2).mean()
+    assert out["loss"].item() == pytest.approx(lambda_mse * mse + lambda_ssim * (1 - ssim),
+                                               rel=1e-5)
+    if lambda_ssim:
+        assert out["ssim"].item() == pytest.approx(ssim, rel=1e-5)
+        out["loss"].backward()  # the term trains the frames: a step against it raises SSIM
+        with torch.no_grad():
+            stepped = fake - 0.05 * fake.grad / fake.grad.abs().max()
+        assert float(model.regression_losses(stepped, truth)["ssim"]) > ssim
+    else:
+        assert "ssim" not in out
 
 
 # -- training ---------------------------------------------------------------------------------

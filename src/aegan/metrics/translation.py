@@ -33,9 +33,7 @@ from aegan.metrics import MetricData, batched, register_metric
 from aegan.metrics.generation import extractor, feature_stats, frechet_distance
 from aegan.metrics.reconstruction import psnr
 from aegan.models import Translator
-
-SSIM_WINDOW = 7
-SSIM_K = (0.01, 0.03)
+from aegan.nets.ssim import SSIM_WINDOW, ssim_per_image
 
 
 # -- pure functions ---------------------------------------------------------------------------
@@ -43,30 +41,10 @@ def ssim(x: np.ndarray, y: np.ndarray, data_range: float = 1.0,
          window: int = SSIM_WINDOW) -> float:
     """Mean SSIM of images ``y`` against ``x`` (``[N, C, H, W]``), as scikit-image's
     ``structural_similarity`` with its defaults and ``channel_axis`` on C, averaged over
-    images. The local statistics are taken over the ``window`` x ``window`` windows that lie
-    inside the image (scikit-image filters the whole image, then crops the border the window
-    reaches past, which leaves the same windows)."""
+    images (:func:`aegan.nets.ssim.ssim_per_image` in float64)."""
     a = torch.as_tensor(np.asarray(x), dtype=torch.float64)
     b = torch.as_tensor(np.asarray(y), dtype=torch.float64)
-    if min(a.shape[-2:]) < window:
-        raise ValueError(f"SSIM's {window}x{window} window needs images at least that large, "
-                         f"got {tuple(a.shape[-2:])}")
-    n, c = a.shape[:2]
-    a, b = a.reshape(n * c, 1, *a.shape[2:]), b.reshape(n * c, 1, *b.shape[2:])
-
-    def mean(t):  # [NC, 1, H - w + 1, W - w + 1]
-        return F.avg_pool2d(t, window, stride=1)
-
-    k = window * window
-    cov = k / (k - 1)  # sample covariances
-    mu_a, mu_b = mean(a), mean(b)
-    var_a = cov * (mean(a * a) - mu_a * mu_a)
-    var_b = cov * (mean(b * b) - mu_b * mu_b)
-    cov_ab = cov * (mean(a * b) - mu_a * mu_b)
-    c1, c2 = (SSIM_K[0] * data_range) ** 2, (SSIM_K[1] * data_range) ** 2
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov_ab + c2)
-         / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2)))
-    return float(s.flatten(1).mean(1).reshape(n, c).mean(1).mean())
+    return float(ssim_per_image(a, b, data_range, window).mean())
 
 
 def colourfulness(rgb: np.ndarray) -> float:

@@ -13,7 +13,9 @@ With ``lambda_adv > 0`` a clip discriminator (a PatchGAN, :class:`aegan.nets.tra
 on the context and the future stacked on channels) judges (context, true future) against
 (context, predicted future), and the forecaster learns on ``lambda_adv * adversarial +
 lambda_mse * MSE`` through the frozen discriminator, as pix2pix does for images; ``lambda_adv
-0`` is the plain regression model, with no discriminator.
+0`` is the plain regression model, with no discriminator. ``lambda_ssim > 0`` adds
+``lambda_ssim * (1 - SSIM)`` of the predicted frames (:func:`aegan.nets.ssim.ssim_per_image`,
+the metric's SSIM) to the regression part.
 
 Roll-out: :meth:`Forecaster.predict_frames` predicts any number of steps. The ConvLSTM keeps
 reading its own predictions; SimVP predicts ``horizon`` frames at a time and reads the last
@@ -34,6 +36,7 @@ from aegan.models.gan import frozen
 from aegan.models.gan_losses import LOSSES
 from aegan.models.registry import register_model
 from aegan.nets.forecast import ConvLSTMNet, SimVPNet
+from aegan.nets.ssim import SSIM_WINDOW, ssim_per_image
 from aegan.nets.translation import PatchGAN, patch_layers
 from aegan.optim import make_optimizer
 
@@ -66,6 +69,7 @@ class ForecasterConfig:
     n_t: int = 4
     lambda_adv: float = 0.0
     lambda_mse: float = 1.0
+    lambda_ssim: float = 0.0  # > 0: + lambda_ssim * (1 - SSIM of the predicted frames)
     loss: str = "bce"
     d_channels: int = 32
     g_lr: float = 1.0  # multipliers of optim.lr for each player
@@ -97,12 +101,12 @@ class ForecasterConfig:
         if self.kernel % 2 == 0:
             raise ConfigError(f"model.kernel must be odd (the frames keep their size), got "
                               f"{self.kernel}")
-        for key in ("lambda_adv", "lambda_mse"):
+        for key in ("lambda_adv", "lambda_mse", "lambda_ssim"):
             if not is_number(getattr(self, key)) or getattr(self, key) < 0:
                 raise ConfigError(f"model.{key} must be a number >= 0, got {getattr(self, key)!r}")
-        if self.lambda_mse == 0 and self.lambda_adv == 0:
-            raise ConfigError("model.lambda_mse and model.lambda_adv are both 0: nothing to "
-                              "learn; set model.lambda_mse 1")
+        if self.lambda_mse == 0 and self.lambda_adv == 0 and self.lambda_ssim == 0:
+            raise ConfigError("model.lambda_mse, model.lambda_adv and model.lambda_ssim are "
+                              "all 0: nothing to learn; set model.lambda_mse 1")
         if not all(is_number(v) and v > 0 for v in (self.g_lr, self.d_lr)):
             raise ConfigError("model.g_lr and model.d_lr multiply optim.lr and must be positive")
 
@@ -149,6 +153,10 @@ class Forecaster(Model, Predictor):
                     else f"model.n_s {config.n_s} ({(config.n_s + 1) // 2} halvings)")
             raise DataMismatch(f"frames of {inputs[2]}x{inputs[3]} cannot be cut by {what}; "
                                f"choose one whose side divides the frames'")
+        if config.lambda_ssim and min(inputs[2:]) < SSIM_WINDOW:
+            raise DataMismatch(f"model.lambda_ssim needs frames of at least {SSIM_WINDOW}x"
+                               f"{SSIM_WINDOW} (SSIM's window), and these are {inputs[2]}x"
+                               f"{inputs[3]}; set model.lambda_ssim 0")
 
     def __init__(self, config: ForecasterConfig, spec):
         super().__init__(config, spec)
@@ -236,10 +244,22 @@ class Forecaster(Model, Predictor):
         return {"d_loss": self.loss_d(real, made, 1.0), "d_real": real.mean().detach(),
                 "d_fake": made.mean().detach()}
 
-    def _forecaster_losses(self, x, y, fake) -> dict[str, torch.Tensor]:
+    def regression_losses(self, fake: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The errors of :meth:`errors`, with ``ssim`` (the mean over predicted frames, in
+        float32) when ``lambda_ssim`` > 0, and ``loss``: ``lambda_mse * mse + lambda_ssim *
+        (1 - ssim)``."""
         c = self.config
         out = self.errors(fake, y)
-        total = c.lambda_mse * out["mse"]
+        out["loss"] = c.lambda_mse * out["mse"]
+        if c.lambda_ssim:
+            out["ssim"] = ssim_per_image(fake.flatten(0, 1).float(), y.flatten(0, 1).float()).mean()
+            out["loss"] = out["loss"] + c.lambda_ssim * (1 - out["ssim"])
+        return out
+
+    def _forecaster_losses(self, x, y, fake) -> dict[str, torch.Tensor]:
+        c = self.config
+        out = self.regression_losses(fake, y)
+        total = out["loss"]
         if self.discriminator is not None:
             out["g_adv"] = self.loss_g(self.discriminator(self.clip(x, fake)).flatten(1))
             total = total + c.lambda_adv * out["g_adv"]
@@ -271,7 +291,5 @@ class Forecaster(Model, Predictor):
     @torch.no_grad()
     def validation_step(self, batch):
         x, y = self._pair(batch)
-        out = self.errors(self.forecast(x, y.shape[1]), y)
-        out["loss"] = self.config.lambda_mse * out["mse"]  # the regression part alone
-        return out
+        return self.regression_losses(self.forecast(x, y.shape[1]), y)  # no adversarial term
 
