@@ -189,6 +189,25 @@ def test_psnr_and_ssim_match_scikit_image(channels):
     assert ours_ssim == pytest.approx(theirs_ssim, rel=1e-9)
 
 
+@pytest.mark.parametrize("dtype,shape,window,tol", [
+    (torch.float64, (2, 3, 9, 12), 7, 1e-13), (torch.float64, (1, 1, 7, 7), 7, 1e-13),
+    (torch.float64, (2, 1, 5, 6), 3, 1e-13), (torch.float32, (160, 1, 64, 64), 7, 1e-6)])
+def test_ssim_window_means_are_average_pooling(dtype, shape, window, tol):
+    """SSIM's window means by running sums: the same values as ``avg_pool2d`` with stride 1,
+    for every window that fits (the whole image too), and the same gradient."""
+    from aegan.nets.ssim import window_means
+
+    t = torch.rand(shape, dtype=dtype, generator=torch.Generator().manual_seed(1),
+                   requires_grad=True)
+    ours, pooled = window_means(t, window), F.avg_pool2d(t, window, stride=1)
+    assert ours.shape == pooled.shape
+    assert torch.allclose(ours, pooled, rtol=0, atol=tol)
+    weights = torch.rand(pooled.shape, dtype=dtype, generator=torch.Generator().manual_seed(2))
+    ours_grad, = torch.autograd.grad((ours * weights).sum(), t)
+    pooled_grad, = torch.autograd.grad((pooled * weights).sum(), t)
+    assert torch.allclose(ours_grad, pooled_grad, rtol=0, atol=tol)
+
+
 def test_lab_round_trip_and_colourfulness_by_hand():
     rng = np.random.default_rng(0)
     rgb = rng.uniform(0, 1, (4, 3, 6, 5)).astype(np.float32)
