@@ -19,6 +19,9 @@ Usage::
 
 A finished run folder in ``--out`` is evaluated again, not retrained. ``--set
 SECTION.KEY=VALUE`` changes a preset's config (``--set model.hid_t=256 --name simvp-t256``).
+``--floors 0,0.01,0.02`` scores each trained run again with each ``model.floor`` (predicted
+pixels below it set to 0) on the first ``--test-n`` validation sequences, where a floor is
+chosen, and on the same test sequences, where it is reported.
 """
 
 from __future__ import annotations
@@ -92,6 +95,26 @@ def measure(run: Path, test_n: int, data_dir) -> dict:
                       for t, r in zip(elapsed, history)]}
 
 
+def floors(run: Path, values: list[float], n: int, data_dir) -> list[dict]:
+    """The run's scores with each ``model.floor`` on the first ``n`` validation and test
+    sequences."""
+    config, model = load_run(run)
+    data = load_data(config, data_dir)
+    splits = {}
+    for name, examples in (("valid", data.valid), ("test", data.test)):
+        picked = examples.select(np.arange(min(n, len(examples))))
+        splits[name] = (np.asarray(picked.inputs, np.float32),
+                        np.asarray(picked.targets, np.float32))
+    out = []
+    for value in values:
+        model.config = dataclasses.replace(model.config, floor=value)
+        out.append({"floor": value, **{
+            name: {k: float(v.mean()) for k, v in forecast_scores(model.eval(), x, y).items()
+                   if not k.endswith("copy_last")}
+            for name, (x, y) in splits.items()}})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("presets", nargs="+")
@@ -107,6 +130,8 @@ def main() -> None:
                         help="change the presets' config (model.hid_t=256); name the run folder "
                              "with --name")
     parser.add_argument("--name", help="the run folder in --out (default: the preset's name)")
+    parser.add_argument("--floors", help="comma-separated model.floor values to score each run "
+                                         "with, on validation and test sequences")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.name and len(args.presets) > 1:
@@ -118,6 +143,9 @@ def main() -> None:
         run = train(preset, args.out, args.epochs, args.limit, args.data_dir, args.precision,
                     tuple(args.set), args.name)
         rows.append(measure(run, args.test_n, args.data_dir))
+        if args.floors:
+            rows[-1]["floors"] = floors(run, [float(f) for f in args.floors.split(",")],
+                                        args.test_n, args.data_dir)
     print("| preset | epochs x sequences | train time | MSE/frame | copy last | SSIM | copy last "
           "| PSNR | MAE/frame | sharpness (truth) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -132,6 +160,10 @@ def main() -> None:
                           for p in r["curve"]))
         print(f"  MSE/frame per step: {r['mse_frame_per_step']}; SSIM with data range 2 "
               f"(OpenSTL's): {r['ssim_range2']:.3f} (copy last {r['ssim_range2_copy_last']:.3f})")
+        for f in r.get("floors", []):
+            print(f"  floor {f['floor']}: validation MSE/frame {f['valid']['mse_frame']:.2f} SSIM "
+                  f"{f['valid']['ssim']:.4f}; test MSE/frame {f['test']['mse_frame']:.2f} SSIM "
+                  f"{f['test']['ssim']:.4f} (range 2: {f['test']['ssim_range2']:.4f})")
     if args.json:
         stamp = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                  "machine": platform.processor() or platform.machine(),

@@ -200,6 +200,44 @@ def test_simvp_rolls_out_by_feeding_its_predictions_back():
     torch.testing.assert_close(five[:, 2:4], then)
 
 
+@pytest.mark.parametrize("net", ["simvp", "convlstm"])
+def test_a_linear_readout_is_clipped_and_the_floor_zeroes_faint_pixels(net):
+    """readout linear: the network's raw output, which the loss reads, clipped to [0, 1] when
+    predicting; floor: predicted pixels below it become 0, the others stay as they were."""
+    spec = ExampleSpec("image-sequences", {"inputs": (3, 1, 8, 8), "targets": (2, 1, 8, 8)})
+    extra = {"hidden": [4], "patch": 2} if net == "convlstm" else {}
+    torch.manual_seed(0)
+    model = build_model(ForecasterConfig(**TINY, **extra, net=net, readout="linear"), spec)
+    with torch.no_grad():  # a readout that overshoots both ends
+        for p in model.net.parameters():
+            p.mul_(4.0)
+    context = torch.rand(4, 3, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        raw = model.eval().forecast(context, 2)
+    assert raw.min() < 0 and raw.max() > 1
+    predicted = model.predict_frames(context, 2)
+    torch.testing.assert_close(predicted, raw.clamp(0, 1))
+    truth = torch.rand(4, 2, 1, 8, 8)
+    assert model.validation_step(Batch(inputs=context, targets=truth))["mse"].item() == \
+        pytest.approx(float(((raw.clamp(0, 1) - truth) ** 2).mean()), rel=1e-6)
+
+    floored = build_model(ForecasterConfig(**TINY, **extra, net=net, readout="linear",
+                                           floor=0.3), spec)
+    floored.load_state_dict(model.state_dict())
+    got = floored.predict_frames(context, 2)
+    kept = predicted >= 0.3
+    assert 0 < kept.float().mean() < 1
+    assert torch.equal(got[kept], predicted[kept]) and not got[~kept].any()
+
+
+def test_readout_and_floor_are_checked():
+    with pytest.raises(ConfigError, match="model.readout"):
+        ForecasterConfig(readout="tanh")
+    for floor in (-0.1, 1.0, "low"):
+        with pytest.raises(ConfigError, match="model.floor"):
+            ForecasterConfig(floor=floor)
+
+
 # -- the metrics ------------------------------------------------------------------------------
 def test_mse_per_frame_is_the_squared_error_summed_over_a_frame():
     rng = np.random.default_rng(0)

@@ -35,7 +35,7 @@ from aegan.models.base import Model, Needs, Predictor, evaluating
 from aegan.models.gan import frozen
 from aegan.models.gan_losses import LOSSES
 from aegan.models.registry import register_model
-from aegan.nets.forecast import ConvLSTMNet, SimVPNet
+from aegan.nets.forecast import READOUTS, ConvLSTMNet, SimVPNet
 from aegan.nets.ssim import SSIM_WINDOW, ssim_per_image
 from aegan.nets.translation import PatchGAN, patch_layers
 from aegan.optim import make_optimizer
@@ -54,7 +54,12 @@ class ForecasterConfig:
     ``lambda_adv`` > 0 adds the clip discriminator (``d_channels`` wide, ``loss`` one of the
     GAN losses but wgan-gp). ``scheduled_sampling`` (ConvLSTM): training steps over which the
     probability that a predicted step reads the true previous frame instead of its own
-    prediction falls linearly from 1 to 0 (0: always its own, as at prediction time)."""
+    prediction falls linearly from 1 to 0 (0: always its own, as at prediction time).
+    ``readout``: ``sigmoid`` (the frames in [0, 1] by construction) or ``linear`` (SimVP's and
+    OpenSTL's; the loss reads the raw output, predictions are clipped to [0, 1]). ``floor``:
+    predicted pixels below it are set to 0 (0: off), for data whose background is exactly 0,
+    which a sigmoid never reaches and SSIM's small constant counts heavily; choose it on
+    validation sequences."""
 
     family: str = "forecaster"
     net: str = "simvp"
@@ -75,9 +80,12 @@ class ForecasterConfig:
     g_lr: float = 1.0  # multipliers of optim.lr for each player
     d_lr: float = 1.0
     scheduled_sampling: int = 0
+    readout: str = "sigmoid"
+    floor: float = 0.0
 
     def __post_init__(self) -> None:
-        for key, choices in (("net", NETS), ("loss", tuple(k for k in LOSSES if k != "wgan-gp"))):
+        for key, choices in (("net", NETS), ("loss", tuple(k for k in LOSSES if k != "wgan-gp")),
+                             ("readout", tuple(READOUTS))):
             if getattr(self, key) not in choices:
                 raise ConfigError(f"unknown model.{key} {getattr(self, key)!r}; choose one of "
                                   f"{', '.join(choices)}")
@@ -107,6 +115,9 @@ class ForecasterConfig:
         if self.lambda_mse == 0 and self.lambda_adv == 0 and self.lambda_ssim == 0:
             raise ConfigError("model.lambda_mse, model.lambda_adv and model.lambda_ssim are "
                               "all 0: nothing to learn; set model.lambda_mse 1")
+        if not is_number(self.floor) or not 0 <= self.floor < 1:
+            raise ConfigError(f"model.floor is the level below which predicted pixels are set "
+                              f"to 0, in [0, 1); got {self.floor!r}")
         if not all(is_number(v) and v > 0 for v in (self.g_lr, self.d_lr)):
             raise ConfigError("model.g_lr and model.d_lr multiply optim.lr and must be positive")
 
@@ -164,9 +175,10 @@ class Forecaster(Model, Predictor):
         self.frame_shape = tuple(self.spec.inputs[1:])  # [C, H, W]
         channels = self.frame_shape[0]
         if c.net == "convlstm":
-            self.net = ConvLSTMNet(channels, list(c.hidden), c.kernel, c.patch)
+            self.net = ConvLSTMNet(channels, list(c.hidden), c.kernel, c.patch, c.readout)
         else:
-            self.net = SimVPNet(channels, c.context, c.horizon, c.hid_s, c.hid_t, c.n_s, c.n_t)
+            self.net = SimVPNet(channels, c.context, c.horizon, c.hid_s, c.hid_t, c.n_s, c.n_t,
+                                c.readout)
         self.discriminator = None
         if c.lambda_adv > 0:
             clip = (c.context + c.horizon) * channels
@@ -185,8 +197,17 @@ class Forecaster(Model, Predictor):
         frames, have = [], context
         while sum(f.shape[1] for f in frames) < steps:
             frames.append(self.net(have[:, -self.config.context:]))
-            have = torch.cat([have, frames[-1]], dim=1)
+            have = torch.cat([have, self.finish(frames[-1])], dim=1)  # reads what it predicts
         return torch.cat(frames, dim=1)[:, :steps]
+
+    def finish(self, frames: torch.Tensor) -> torch.Tensor:
+        """The network's output as the forecaster predicts it: clipped to [0, 1] (readout
+        ``linear``) and pixels below ``floor`` set to 0."""
+        if self.config.readout != "sigmoid":
+            frames = frames.clamp(0.0, 1.0)
+        if self.config.floor:
+            frames = frames.masked_fill(frames < self.config.floor, 0.0)
+        return frames
 
     def input_problem(self, shape: tuple[int, ...]) -> str | None:
         """None when the model reads context clips of ``shape`` ``[T, C, H, W]``; else why not."""
@@ -208,7 +229,7 @@ class Forecaster(Model, Predictor):
         weight = next(self.net.parameters())
         with evaluating(self):
             clip = context[:, -self.config.context:].to(weight.device, weight.dtype)
-            return self.forecast(clip, int(steps))
+            return self.finish(self.forecast(clip, int(steps)))
 
     # -- losses -----------------------------------------------------------------------------
     @staticmethod
@@ -291,5 +312,6 @@ class Forecaster(Model, Predictor):
     @torch.no_grad()
     def validation_step(self, batch):
         x, y = self._pair(batch)
-        return self.regression_losses(self.forecast(x, y.shape[1]), y)  # no adversarial term
+        # what the forecaster predicts, clipped and floored; no adversarial term
+        return self.regression_losses(self.finish(self.forecast(x, y.shape[1])), y)
 

@@ -1,6 +1,9 @@
 """Networks that forecast frames: a ConvLSTM stack (Shi et al. 2015) and a SimVP-style
 convolutional forecaster (Gao et al. 2022; Tan et al. 2023). Both map context frames
-``[N, T_in, C, H, W]`` to the next ``[N, steps, C, H, W]``, in [0, 1] (a sigmoid output).
+``[N, T_in, C, H, W]`` to the next ``[N, steps, C, H, W]``: in [0, 1] by a sigmoid (readout
+``sigmoid``), or by a plain linear readout (``linear``, SimVP's and OpenSTL's) that the
+forecaster clips to [0, 1] when it predicts. A sigmoid never gives exactly 0, which an empty
+background is; a clipped linear readout gives it wherever it overshoots below 0.
 
 - :class:`ConvLSTMCell`: Shi et al.'s cell, one convolution of ``[x, h]`` giving the input,
   forget and output gates and the candidate, ``c' = f * c + i * g``, ``h' = o * tanh(c')``
@@ -23,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+READOUTS = {"sigmoid": nn.Sigmoid, "linear": nn.Identity}  # the last layer's activation
+
 
 class ConvLSTMCell(nn.Module):
     """``(x [N, C_in, H, W], (h, c) [N, C_h, H, W] each) -> (h', c')``."""
@@ -42,9 +47,10 @@ class ConvLSTMCell(nn.Module):
 class ConvLSTMNet(nn.Module):
     """A stack of ConvLSTM cells on ``patch``-blocked frames of ``channels`` channels."""
 
-    def __init__(self, channels: int, hidden: list[int], kernel: int = 5, patch: int = 4):
+    def __init__(self, channels: int, hidden: list[int], kernel: int = 5, patch: int = 4,
+                 readout: str = "sigmoid"):
         super().__init__()
-        self.patch = patch
+        self.patch, self.readout = patch, READOUTS[readout]()
         width = channels * patch * patch
         self.cells = nn.ModuleList(ConvLSTMCell(c_in, c_out, kernel)
                                    for c_in, c_out in zip([width, *hidden[:-1]], hidden))
@@ -59,7 +65,7 @@ class ConvLSTMNet(nn.Module):
                 states[k] = (zeros, zeros)
             states[k] = cell(x, states[k])
             x = states[k][0]
-        return torch.sigmoid(F.pixel_shuffle(self.head(x), self.patch))
+        return self.readout(F.pixel_shuffle(self.head(x), self.patch))
 
     def forward(self, context: torch.Tensor, steps: int, truth: torch.Tensor | None = None,
                 p_true: float = 0.0) -> torch.Tensor:
@@ -107,9 +113,10 @@ class SimVPNet(nn.Module):
     (``H`` and ``W`` divisible by ``2 ** ceil(n_s / 2)``)."""
 
     def __init__(self, channels: int, context: int, horizon: int, hid_s: int = 16,
-                 hid_t: int = 128, n_s: int = 4, n_t: int = 4):
+                 hid_t: int = 128, n_s: int = 4, n_t: int = 4, readout: str = "sigmoid"):
         super().__init__()
         self.context, self.horizon, self.hid_s = context, horizon, hid_s
+        self.readout = READOUTS[readout]()
         strides = [1 if i % 2 else 2 for i in range(n_s)]
         self.encoder = nn.ModuleList(_conv(channels if i == 0 else hid_s, hid_s, s)
                                      for i, s in enumerate(strides))
@@ -129,5 +136,5 @@ class SimVPNet(nn.Module):
         for layer in self.decoder:
             y = layer(y)
         skip = context[:, -1].repeat_interleave(self.horizon, dim=0)  # [N T_out, C, H, W]
-        y = torch.sigmoid(self.out(torch.cat([y, skip], dim=1)))
+        y = self.readout(self.out(torch.cat([y, skip], dim=1)))
         return y.reshape(n, self.horizon, c, h, w)
