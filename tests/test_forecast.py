@@ -405,6 +405,12 @@ def test_predict_writes_a_gif_a_strip_and_the_frames(forecaster_run, cli, tmp_pa
     assert predicted.shape == (24, 2, 1, 8, 8)
     assert {p.name for p in folder.iterdir()} == {"predictions.npy", "strip.png", "frames.gif",
                                                   "error_curve.png"}
+    floored, floor = tmp_path / "floored.npy", round(float(np.median(predicted)), 6)
+    assert cli("predict", run, "--frames", path, "--out", floored, "--floor", floor).code == 0
+    kept = predicted >= floor
+    assert 0 < kept.mean() < 1
+    got = np.load(floored)
+    assert np.array_equal(got[kept], predicted[kept]) and not got[~kept].any()
 
 
 @pytest.mark.parametrize("shape, flags, says", [
@@ -414,6 +420,7 @@ def test_predict_writes_a_gif_a_strip_and_the_frames(forecaster_run, cli, tmp_pa
     ((4, 6, 9, 9), [], "frames of shape [1, 8, 8]"),
     ((4, 6, 3, 8, 8), [], "frames of shape [1, 8, 8]"),
     ((4, 8, 8), [], "expected sequences"),
+    ((4, 6, 8, 8), ["--floor", "1"], "--floor is the level below which"),
 ])
 def test_predict_refuses_bad_frames_in_one_line(forecaster_run, cli, tmp_path, shape, flags, says):
     run, _ = forecaster_run

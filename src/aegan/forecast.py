@@ -8,6 +8,8 @@ or all of them into a folder.
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 from pathlib import Path
 
@@ -195,19 +197,26 @@ def _cut(model, sequences: np.ndarray, context: int, steps: int, where: str):
 
 
 def predict(run_dir: str | Path, source: str, out: str | Path, context: int | None = None,
-            steps: int | None = None, n: int = FIGURE_SEQUENCES, data_dir=None) -> dict:
+            steps: int | None = None, n: int = FIGURE_SEQUENCES, data_dir=None,
+            floor: float | None = None) -> dict:
     """Predict ``steps`` frames after the first ``context`` frames of each sequence of
     ``source`` (a file, a folder of frames, or a data set: its test split's first ``n``) and
     write ``out``: a ``.gif``, a ``.png`` strip, a ``.npy`` of the predictions, or a new folder
-    with all three and, when the truth is known, ``error_curve.png``. Everything is checked
+    with all three and, when the truth is known, ``error_curve.png``. ``floor``: predicted
+    pixels below it are set to 0 (default: the run's ``model.floor``). Everything is checked
     and predicted before anything is written."""
     out = Path(out)
     kind = _check_out(out)
     for name, value in (("--steps", steps), ("--context", context), ("-n", n)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise ConfigError(f"{name} must be a whole number of at least 1, got {value}")
+    if floor is not None and not 0 <= floor < 1:
+        raise ConfigError(f"--floor is the level below which predicted pixels are set to 0, "
+                          f"in [0, 1); got {floor}")
     config, model = load_run(run_dir)
     require(model, Predictor, "predict frames", str(run_dir))
+    if floor is not None:
+        model.config = dataclasses.replace(model.config, floor=floor)
     asked, steps = context, steps or model.config.horizon
     context = context or model.config.context
     path = Path(source)

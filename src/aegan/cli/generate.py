@@ -82,7 +82,7 @@ def cmd_predict(args) -> int:
     from aegan.forecast import predict
 
     done = predict(args.run, args.frames, args.out, args.context, args.steps, args.n,
-                   args.data_dir)
+                   args.data_dir, args.floor)
     truth = (f", truth known for {done['truth_steps']}" if done["truth_steps"] else "")
     print(f"predicted {done['steps']} frame(s) after {done['context']} for "
           f"{done['sequences']} sequence(s){truth}")
@@ -115,6 +115,9 @@ def _predict_parser(sub) -> None:
                         "back (default: the model's horizon)")
     p.add_argument("-n", type=int, default=4, metavar="N",
                    help="sequences of a data set (default: 4)")
+    p.add_argument("--floor", type=float, metavar="F",
+                   help="set predicted pixels below F to 0, for an exactly black background "
+                        "(default: the run's model.floor, 0 unless set)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="a folder holding the data set's files (no download)")
     p.set_defaults(handler=cmd_predict)
