@@ -9,7 +9,6 @@ or all of them into a folder.
 from __future__ import annotations
 
 import dataclasses
-
 import io
 from pathlib import Path
 
