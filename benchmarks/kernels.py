@@ -95,12 +95,8 @@ def main() -> None:
             for _ in range(50):
                 layer(x)
             values.append((time.perf_counter() - start) / 50 * 1e3)
-    head = {"machine": platform.node(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
-            "python": platform.python_version(),
-            "torch": torch.__version__, "threads": args.threads, "preset": args.preset,
-            "tensors": len(shapes), "weights": sum(g.numel() for g in grads),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    head = {"threads": args.threads, "preset": args.preset, "tensors": len(shapes),
+            "weights": sum(g.numel() for g in grads)}
     rows = []
     for (name, kernels), values in times.items():
         opt = cases[(name, kernels)]
@@ -109,11 +105,23 @@ def main() -> None:
     for (name, shape, p_drop), (_, _, values) in drops.items():
         rows.append({"layer": name, "shape": list(shape), "p": p_drop,
                      "ms_per_call": round(statistics.median(values), 3)})
+    report(head, rows, args.json)
+
+
+def report(head: dict, rows: list[dict], path: str | None) -> None:
+    """Print the header (the machine, its load, the versions, the date, then ``head``) and the
+    rows as JSON lines; with ``path``, write them there too."""
+    import torch
+
+    head = {"machine": platform.node(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
+            "python": platform.python_version(), "torch": torch.__version__, **head,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     print(json.dumps(head))
     for row in rows:
         print(json.dumps(row))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"header": head, "rows": rows}, indent=1) + "\n")
+    if path:
+        Path(path).write_text(json.dumps({"header": head, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -32,6 +29,8 @@ def main() -> None:
     p.add_argument("--json", help="also write the rows to this file")
     args = p.parse_args()
     sys.path.insert(0, str(HERE.parent / "src"))
+    sys.path.insert(0, str(HERE))
+    from kernels import report
     import torch
     import torch.nn.functional as F
 
@@ -78,18 +77,9 @@ def main() -> None:
             if r:  # round 0 warms up
                 times[key].append((time.perf_counter() - start) * 1e3)
     ssim_module.window_means = means["running sums"]
-    head = {"machine": platform.node(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "threads": args.threads, "rounds": args.rounds,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     rows = [{"case": case, "window means": name, "ms_median": round(statistics.median(v), 1),
              "ms_min": round(min(v), 1)} for (case, name), v in times.items()]
-    print(json.dumps(head))
-    for row in rows:
-        print(json.dumps(row))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"header": head, "rows": rows}, indent=1) + "\n")
+    report({"threads": args.threads, "rounds": args.rounds}, rows, args.json)
 
 
 if __name__ == "__main__":
