@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from aegan import api  # noqa: E402
 from aegan.io import load_history, load_run  # noqa: E402
-from aegan.metrics.forecast import forecast_scores  # noqa: E402
+from aegan.metrics.forecast import forecast_scores, frame_scores  # noqa: E402
 from aegan.presets import get_preset  # noqa: E402
 from aegan.run import load_data  # noqa: E402
 
@@ -97,21 +97,32 @@ def measure(run: Path, test_n: int, data_dir) -> dict:
 
 def floors(run: Path, values: list[float], n: int, data_dir) -> list[dict]:
     """The run's scores with each ``model.floor`` on the first ``n`` validation and test
-    sequences."""
+    sequences. Within the model's horizon the forecasts are made once, without a floor, and
+    each floor is applied to them as ``Forecaster.finish`` applies it (float32 against float32:
+    the same frames); beyond it the roll-out feeds floored frames back, so each floor predicts
+    again."""
     config, model = load_run(run)
+    model.eval()
     data = load_data(config, data_dir)
-    splits = {}
+    out: list[dict] = [{"floor": value} for value in values]
     for name, examples in (("valid", data.valid), ("test", data.test)):
         picked = examples.select(np.arange(min(n, len(examples))))
-        splits[name] = (np.asarray(picked.inputs, np.float32),
-                        np.asarray(picked.targets, np.float32))
-    out = []
-    for value in values:
-        model.config = dataclasses.replace(model.config, floor=value)
-        out.append({"floor": value, **{
-            name: {k: float(v.mean()) for k, v in forecast_scores(model.eval(), x, y).items()
-                   if not k.endswith("copy_last")}
-            for name, (x, y) in splits.items()}})
+        x = np.asarray(picked.inputs, np.float32)
+        y = np.asarray(picked.targets, np.float32)
+        if y.shape[1] > config.model.horizon:
+            for row in out:
+                model.config = dataclasses.replace(model.config, floor=row["floor"])
+                row[name] = {k: float(v.mean()) for k, v in forecast_scores(model, x, y).items()
+                             if not k.endswith("copy_last")}
+            continue
+        model.config = dataclasses.replace(model.config, floor=0.0)
+        raw = np.concatenate([model.predict_frames(torch.as_tensor(x[i:i + 64]), y.shape[1])
+                              .numpy() for i in range(0, len(x), 64)])
+        for row in out:
+            floored = np.where(raw < np.float32(row["floor"]), np.float32(0.0), raw)
+            sums = [frame_scores(floored[i:i + 256], y[i:i + 256])
+                    for i in range(0, len(x), 256)]
+            row[name] = {k: float(sum(s[k] for s in sums).mean() / len(x)) for k in sums[0]}
     return out
 
 
