@@ -161,7 +161,8 @@ def main() -> None:
           "| PSNR | MAE/frame | sharpness (truth) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        print(f"| {r['preset']} ({r['precision']}) | {r['epochs']} x {r['train_sequences_per_epoch']} | "
+        print(f"| {r['preset']} ({r['precision']}) | "
+              f"{r['epochs']} x {r['train_sequences_per_epoch']} | "
               f"{r['train_s'] / 60:.1f} min | {r['mse_frame']:.1f} | "
               f"{r['mse_frame_copy_last']:.1f} | {r['ssim']:.3f} | {r['ssim_copy_last']:.3f} | "
               f"{r['psnr']:.2f} | {r['mae_frame']:.1f} | {r['sharpness']:.4f} "
