@@ -30,7 +30,8 @@ def _ddpm(**changes) -> dict:
     """Ho et al.'s recipe (MSE, Adam, EMA) with a U-Net and a schedule sized for a CPU, predicting
     v (Salimans & Ho 2022) rather than the noise; DDIM at 50 steps samples by default. Chosen by
     pilots and full runs (benchmarks/RESULTS.md, "Diffusion"): v took the 20-epoch run's FID from
-    25.68 (noise prediction) to 13.94, 40 epochs took it to 10.76 (2.8 hours on two threads),
+    25.68 (noise prediction) to 13.94, 40 epochs took it to 10.76 (2.8 hours on two threads;
+    with min-SNR-5 loss weights, ``snr_gamma`` 5, 11.22, so they stay off),
     Adam at 1e-3 learns far faster than Ho et al.'s 2e-4 on this small network, bf16 autocast
     trains 1.7x faster on this machine's CPU (AVX-512 BF16) at the same loss (so precision auto:
     bf16 where the device computes it natively, else fp32), and NCHW convolutions are faster
