@@ -71,36 +71,53 @@ def train(preset: str, out: Path, epochs: int | None, limit: int | None, data_di
     return api.train(config, run, data_dir=data_dir, progress=False)
 
 
-def measure(run: Path, test_n: int, data_dir) -> dict:
+def predict(model, x: np.ndarray, steps: int) -> np.ndarray:
+    """The model's forecasts of ``steps`` frames after each context of ``x``, 64 at a time."""
+    return np.concatenate([model.predict_frames(torch.as_tensor(x[i:i + 64]), steps).numpy()
+                           for i in range(0, len(x), 64)])
+
+
+def scores(predicted: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`frame_scores` per step, averaged over the sequences (256 at a time)."""
+    sums = [frame_scores(predicted[i:i + 256], y[i:i + 256]) for i in range(0, len(y), 256)]
+    return {k: sum(s[k] for s in sums) / len(y) for k in sums[0]}
+
+
+def measure(run: Path, test_n: int, data_dir) -> tuple[dict, np.ndarray]:
+    """The run's scores on the first ``test_n`` test sequences, and its forecasts of them
+    (predicted once: the scores, copy-last's and the sharpness all read them)."""
     config, model = load_run(run)
     test = load_data(config, data_dir).test
     picked = test.select(np.arange(min(test_n, len(test))))
     x, y = np.asarray(picked.inputs, np.float32), np.asarray(picked.targets, np.float32)
     start = time.perf_counter()
-    scores = forecast_scores(model.eval(), x, y)
+    predicted = predict(model.eval(), x, y.shape[1])
+    both = {**scores(predicted, y),
+            **{f"{k}_copy_last": v
+               for k, v in scores(np.repeat(x[:, -1:], y.shape[1], axis=1), y).items()}}
     seconds = time.perf_counter() - start
-    predicted = np.concatenate([model.predict_frames(torch.as_tensor(x[i:i + 64]), y.shape[1])
-                                .numpy() for i in range(0, len(x), 64)])
     history = load_history(run)
     elapsed = np.cumsum([r["time_s"] for r in history])
-    return {"run": str(run), "preset": config.preset, "precision": config.train.precision,
-            "model": dataclasses.asdict(config.model),
-            "test_sequences": len(x),
-            "epochs": len(history), "train_sequences_per_epoch": config.data.limit,
-            "train_s": float(elapsed[-1]), "eval_s": round(seconds, 1),
-            **{k: float(v.mean()) for k, v in scores.items()},
-            "mse_frame_per_step": [round(float(v), 2) for v in scores["mse_frame"]],
-            "sharpness": sharpness(predicted), "sharpness_truth": sharpness(y),
-            "curve": [{"train_s": round(float(t), 1), "valid_mse_frame": r["valid_mse_frame"]}
-                      for t, r in zip(elapsed, history)]}
+    row = {"run": str(run), "preset": config.preset, "precision": config.train.precision,
+           "model": dataclasses.asdict(config.model),
+           "test_sequences": len(x),
+           "epochs": len(history), "train_sequences_per_epoch": config.data.limit,
+           "train_s": float(elapsed[-1]), "eval_s": round(seconds, 1),
+           **{k: float(v.mean()) for k, v in both.items()},
+           "mse_frame_per_step": [round(float(v), 2) for v in both["mse_frame"]],
+           "sharpness": sharpness(predicted), "sharpness_truth": sharpness(y),
+           "curve": [{"train_s": round(float(t), 1), "valid_mse_frame": r["valid_mse_frame"]}
+                     for t, r in zip(elapsed, history)]}
+    return row, predicted
 
 
-def floors(run: Path, values: list[float], n: int, data_dir) -> list[dict]:
+def floors(run: Path, values: list[float], n: int, data_dir,
+           test_predicted: np.ndarray | None = None) -> list[dict]:
     """The run's scores with each ``model.floor`` on the first ``n`` validation and test
-    sequences. Within the model's horizon the forecasts are made once, without a floor, and
-    each floor is applied to them as ``Forecaster.finish`` applies it (float32 against float32:
-    the same frames); beyond it the roll-out feeds floored frames back, so each floor predicts
-    again."""
+    sequences. Within the model's horizon the forecasts are made once, without a floor (on the
+    test sequences, ``test_predicted`` when given: :func:`measure`'s), and each floor is
+    applied to them as ``Forecaster.finish`` applies it (float32 against float32: the same
+    frames); beyond it the roll-out feeds floored frames back, so each floor predicts again."""
     config, model = load_run(run)
     model.eval()
     data = load_data(config, data_dir)
@@ -116,13 +133,11 @@ def floors(run: Path, values: list[float], n: int, data_dir) -> list[dict]:
                              if not k.endswith("copy_last")}
             continue
         model.config = dataclasses.replace(model.config, floor=0.0)
-        raw = np.concatenate([model.predict_frames(torch.as_tensor(x[i:i + 64]), y.shape[1])
-                              .numpy() for i in range(0, len(x), 64)])
+        given = name == "test" and test_predicted is not None and len(test_predicted) == len(x)
+        raw = test_predicted if given else predict(model, x, y.shape[1])
         for row in out:
             floored = np.where(raw < np.float32(row["floor"]), np.float32(0.0), raw)
-            sums = [frame_scores(floored[i:i + 256], y[i:i + 256])
-                    for i in range(0, len(x), 256)]
-            row[name] = {k: float(sum(s[k] for s in sums).mean() / len(x)) for k in sums[0]}
+            row[name] = {k: float(v.mean()) for k, v in scores(floored, y).items()}
     return out
 
 
@@ -153,10 +168,11 @@ def main() -> None:
     for preset in args.presets:
         run = train(preset, args.out, args.epochs, args.limit, args.data_dir, args.precision,
                     tuple(args.set), args.name)
-        rows.append(measure(run, args.test_n, args.data_dir))
+        row, predicted = measure(run, args.test_n, args.data_dir)
         if args.floors:
-            rows[-1]["floors"] = floors(run, [float(f) for f in args.floors.split(",")],
-                                        args.test_n, args.data_dir)
+            row["floors"] = floors(run, [float(f) for f in args.floors.split(",")],
+                                   args.test_n, args.data_dir, predicted)
+        rows.append(row)
     print("| preset | epochs x sequences | train time | MSE/frame | copy last | SSIM | copy last "
           "| PSNR | MAE/frame | sharpness (truth) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
