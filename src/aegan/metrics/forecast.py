@@ -6,7 +6,7 @@ frame, computed on the same sequences:
   over frames and sequences (OpenSTL's "MSE" on Moving MNIST);
 - ``mae_frame``: the absolute error, likewise;
 - ``ssim``: SSIM per frame (Wang et al. 2004, scikit-image's defaults: a 7x7 uniform window,
-  data range 1; :func:`aegan.metrics.translation.ssim`), averaged;
+  data range 1; :func:`aegan.nets.ssim.ssim_per_image` in float64), averaged;
 - ``psnr``: ``10 log10(1 / MSE)`` of each frame (MSE per pixel), averaged.
 
 ``ssim_range2`` is the same SSIM with a data range of 2: OpenSTL's metric calls scikit-image's
@@ -25,8 +25,8 @@ import torch
 
 from aegan.metrics import MetricData, register_metric
 from aegan.metrics.reconstruction import PSNR_MSE_FLOOR
-from aegan.metrics.translation import SSIM_WINDOW, ssim
 from aegan.models import Predictor
+from aegan.nets.ssim import SSIM_WINDOW, ssim_per_image_ranges
 
 QUANTITIES = ("mse_frame", "mae_frame", "ssim", "psnr", "ssim_range2")
 BASELINE = "copy_last"
@@ -40,10 +40,11 @@ def frame_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarr
     mse_pixel = np.maximum((err ** 2).mean(2), PSNR_MSE_FLOOR)
     out = {"mse_frame": (err ** 2).sum(2).sum(0), "mae_frame": np.abs(err).sum(2).sum(0),
            "psnr": (10.0 * np.log10(1.0 / mse_pixel)).sum(0)}
-    if min(p.shape[-2:]) >= SSIM_WINDOW:
-        for key, data_range in (("ssim", 1.0), ("ssim_range2", 2.0)):
-            out[key] = np.array([ssim(t[:, s], p[:, s], data_range) * len(p)
-                                 for s in range(p.shape[1])])
+    if min(p.shape[-2:]) >= SSIM_WINDOW:  # both ranges from one pass over the windows
+        per_step = np.array([ssim_per_image_ranges(torch.as_tensor(t[:, s]),
+                                                   torch.as_tensor(p[:, s]), (1.0, 2.0))
+                             .sum(1).numpy() for s in range(p.shape[1])])  # [steps, 2]
+        out["ssim"], out["ssim_range2"] = per_step[:, 0], per_step[:, 1]
     return out
 
 

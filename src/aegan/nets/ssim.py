@@ -25,6 +25,13 @@ def ssim_per_image(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0,
                    window: int = SSIM_WINDOW) -> torch.Tensor:
     """The SSIM of each image of ``b`` against ``a`` (``[N, C, H, W]``), the mean over its
     windows and channels: ``[N]``, in the inputs' dtype, differentiable."""
+    return ssim_per_image_ranges(a, b, (data_range,), window)[0]
+
+
+def ssim_per_image_ranges(a: torch.Tensor, b: torch.Tensor, data_ranges: tuple[float, ...],
+                          window: int = SSIM_WINDOW) -> torch.Tensor:
+    """:func:`ssim_per_image` at each of ``data_ranges`` (``[len(data_ranges), N]``): the
+    windows' means and covariances, which do not depend on the range, computed once."""
     if min(a.shape[-2:]) < window:
         raise ValueError(f"SSIM's {window}x{window} window needs images at least that large, "
                          f"got {tuple(a.shape[-2:])}")
@@ -40,10 +47,14 @@ def ssim_per_image(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0,
     var_a = cov * (mean(a * a) - mu_a * mu_a)
     var_b = cov * (mean(b * b) - mu_b * mu_b)
     cov_ab = cov * (mean(a * b) - mu_a * mu_b)
-    c1, c2 = (SSIM_K[0] * data_range) ** 2, (SSIM_K[1] * data_range) ** 2
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov_ab + c2)
-         / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2)))
-    return s.flatten(1).mean(1).reshape(n, c).mean(1)
+    means, covs = 2 * mu_a * mu_b, 2 * cov_ab
+    squares, variances = mu_a ** 2 + mu_b ** 2, var_a + var_b
+    out = []
+    for data_range in data_ranges:
+        c1, c2 = (SSIM_K[0] * data_range) ** 2, (SSIM_K[1] * data_range) ** 2
+        s = (means + c1) * (covs + c2) / ((squares + c1) * (variances + c2))
+        out.append(s.flatten(1).mean(1).reshape(n, c).mean(1))
+    return torch.stack(out)
 
 
 def window_means(t: torch.Tensor, window: int) -> torch.Tensor:
