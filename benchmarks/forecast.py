@@ -133,7 +133,7 @@ def floors(run: Path, values: list[float], n: int, data_dir,
                              if not k.endswith("copy_last")}
             continue
         model.config = dataclasses.replace(model.config, floor=0.0)
-        given = name == "test" and test_predicted is not None and len(test_predicted) == len(x)
+        given = name == "test" and test_predicted is not None
         raw = test_predicted if given else predict(model, x, y.shape[1])
         for row in out:
             floored = np.where(raw < np.float32(row["floor"]), np.float32(0.0), raw)
