@@ -21,7 +21,8 @@ A finished run folder in ``--out`` is evaluated again, not retrained. ``--set
 SECTION.KEY=VALUE`` changes a preset's config (``--set model.hid_t=256 --name simvp-t256``).
 ``--floors 0,0.01,0.02`` scores each trained run again with each ``model.floor`` (predicted
 pixels below it set to 0) on the first ``--test-n`` validation sequences, where a floor is
-chosen, and on the same test sequences, where it is reported.
+chosen (``forecast_floors.choose_floor``: the highest validation SSIM among the floors within
+1% of the unfloored validation MSE), and on the same test sequences, where it is reported.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from aegan.io import load_history, load_run  # noqa: E402
 from aegan.metrics.forecast import forecast_scores, frame_scores  # noqa: E402
 from aegan.presets import get_preset  # noqa: E402
 from aegan.run import load_data  # noqa: E402
+from forecast_floors import choose_floor  # noqa: E402
 
 
 def sharpness(frames: np.ndarray) -> float:
@@ -192,6 +194,9 @@ def main() -> None:
             print(f"  floor {f['floor']}: validation MSE/frame {f['valid']['mse_frame']:.2f} SSIM "
                   f"{f['valid']['ssim']:.4f}; test MSE/frame {f['test']['mse_frame']:.2f} SSIM "
                   f"{f['test']['ssim']:.4f} (range 2: {f['test']['ssim_range2']:.4f})")
+        if any(f["floor"] == 0 for f in r.get("floors", [])):
+            print(f"  the floor the rule picks (highest validation SSIM within 1% of the "
+                  f"unfloored validation MSE): {choose_floor(r['floors'])}")
     if args.json:
         stamp = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                  "machine": platform.processor() or platform.machine(),
