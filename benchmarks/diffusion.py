@@ -21,10 +21,11 @@ a finished model.
 ``sample``: ``--n`` samples of a trained run with the sampling options given (``--precision
 bf16``: the network's passes under bf16 autocast; ``--clip yes|no``: the predicted clean image
 clamped to [-1, 1] or not, whatever the run's ``model.clip_x0``; ``--drop-first``: the first
-timestep skipped, an experiment), from the run's
-seed in batches of ``--batch-size`` (1024: the very draws of ``aegan evaluate``; a conditional
-run's classes in turn), saved as 8-bit levels (what the FID Inception network sees: lossless
-for FID) with the seconds taken and images per second.
+timestep skipped, an experiment; ``--spacing-power RHO``: the timesteps spaced by a power
+instead of evenly, another), from the run's seed in batches of ``--batch-size`` (1024: the
+very draws of ``aegan evaluate``; a conditional run's classes in turn), saved as 8-bit levels
+(what the FID Inception network sees: lossless for FID) with the seconds taken and images per
+second.
 
 ``fid``: the Inception FID of sample files (or of their ``--first`` N) against the 10,000 test
 images (the samples' features kept beside each file as ``FILE.inception.npy`` and reused for
@@ -271,6 +272,34 @@ def _first_step_dropped(drop: bool):
         ds.timesteps = full
 
 
+def power_timesteps(T: int, S: int, rho: float) -> list[int]:
+    """``S`` timesteps from ``T - 1`` down to 0, spaced as ``round(((S - i) / S) ** rho (T - 1))``
+    for ``i = 0 .. S - 1``: ``rho`` 1 is even spacing, 2 the quadratic spacing of Song et al.
+    2021 (DDIM, section D.2), denser near the clean image, here trailing (the first step at
+    ``T - 1``). Refused if two of them coincide."""
+    steps = [round(((S - i) / S) ** rho * (T - 1)) for i in range(S)]
+    if len(set(steps)) != S:
+        raise SystemExit(f"diffusion.py: spacing power {rho:g} gives repeated timesteps at "
+                         f"S = {S} of T = {T}; lower the power or the number of steps")
+    return steps
+
+
+@contextlib.contextmanager
+def _spacing(rho: float | None):
+    """While active (``rho`` given), the samplers visit :func:`power_timesteps`."""
+    if rho is None:
+        yield
+        return
+    from aegan.models import diffusion_sampling as ds
+
+    full = ds.timesteps
+    ds.timesteps = lambda T, S: power_timesteps(T, S, rho)
+    try:
+        yield
+    finally:
+        ds.timesteps = full
+
+
 def sample(a) -> None:
     config, model = load_run(a.run)
     if a.clip is not None:
@@ -282,6 +311,8 @@ def sample(a) -> None:
         stem += "-clip" if a.clip == "yes" else "-noclip"
     if a.drop_first:
         stem += "-dropfirst"
+    if a.spacing_power is not None:
+        stem += f"-power{a.spacing_power:g}"
     if o.guidance != 1.0:
         stem += f"-w{o.guidance:g}"
     if o.precision != "fp32":
@@ -290,7 +321,7 @@ def sample(a) -> None:
     out.mkdir(parents=True, exist_ok=True)
     parts, start = [], time.perf_counter()
     generator = torch.Generator().manual_seed(config.train.seed)  # as draw_samples (evaluate)
-    with torch.no_grad(), _first_step_dropped(a.drop_first):
+    with torch.no_grad(), _first_step_dropped(a.drop_first), _spacing(a.spacing_power):
         for first in range(0, a.n, a.batch_size):
             count = min(a.batch_size, a.n - first)
             labels = ({"labels": torch.arange(first, first + count) % model.num_classes}
@@ -305,6 +336,7 @@ def sample(a) -> None:
            "n": a.n, "sampler": o.sampler, "steps": o.steps, "eta": o.eta,
            "variance": o.variance, "guidance": o.guidance, "precision": o.precision,
            "clip_x0": model.config.clip_x0, "drop_first": a.drop_first,
+           "spacing_power": a.spacing_power,
            "batch_size": a.batch_size,
            "seconds": round(seconds, 1), "images_per_s": round(a.n / seconds, 3),
            "network_evaluations_per_image": o.steps * (2 if o.guidance not in (0.0, 1.0) else 1),
@@ -509,6 +541,9 @@ def main() -> None:
                         "model.clip_x0)")
     c.add_argument("--drop-first", action="store_true",
                    help="skip the first timestep (T - 1): start from pure noise at the second")
+    c.add_argument("--spacing-power", type=float, metavar="RHO",
+                   help="visit round(((S - i) / S) ** RHO (T - 1)) instead of the trailing even "
+                        "spacing (2: DDIM's quadratic spacing)")
     c.add_argument("--n", type=int, default=10_000)
     c.add_argument("--batch-size", type=int, default=1024,
                    help="1024: the draws of aegan evaluate; smaller batches run faster on a CPU")
