@@ -1,13 +1,15 @@
 """The training step alone, in microseconds per step, for book presets.
 
     python benchmarks/steps.py [--presets book/stacked,book/gan] [--threads 2] [--steps 500]
-                               [--rounds 3] [--src DIR] [--json F]
+                               [--rounds 3] [--src DIR] [--json F] [--set SECTION.KEY=JSON]
 
 Each preset's model is built with the preset's config and trained on random images of its
 shape through the very step the Trainer would run (``aegan.train.fast.step_function``: the
 closed form where aegan has one, channels-last where it applies), with no data loading, no
 validation and no logging. Each round times ``--steps`` steps of every preset in turn; the
-fastest round is reported (this machine has slow spells, see RESULTS.md).
+fastest round is reported (this machine has slow spells, see RESULTS.md). ``--set`` changes
+every preset's config (``--set model.fade_images=0 --set model.stable_images=0``: the growing
+GANs at their full size from the first step).
 
 ``--src`` imports aegan from another checkout's ``src`` folder: running this script against
 two revisions in alternating processes gives a before/after of a change to the step itself,
@@ -38,6 +40,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--src", help="import aegan from this source folder (default: this checkout)")
     p.add_argument("--json", help="also append the result, one JSON line, to this file")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=JSON",
+                   help="change every preset's config (repeatable)")
     args = p.parse_args()
     sys.path.insert(0, str(Path(args.src).resolve() if args.src else HERE.parent / "src"))
     import torch
@@ -59,6 +63,8 @@ def main() -> None:
     steps = {}
     for name in args.presets.split(","):
         config = get_preset(name)
+        for change in args.set:
+            config = config.assign(change)
         torch.manual_seed(0)
         model = build_model(config.model, images.shape[1:]).train()
         fast.prepare_model(model, config.train)
@@ -77,6 +83,7 @@ def main() -> None:
     row = {"src": str(Path(aegan.__file__).parent.parent), "machine": platform.node(),
            "cpu_count": os.cpu_count(), "torch": torch.__version__, "threads": args.threads,
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "set": args.set, "batch_size": {name: n for name, (_, n) in steps.items()},
            "us_per_step": {name: round(min(values), 1) for name, values in times.items()},
            "rounds": {name: [round(v, 1) for v in values] for name, values in times.items()}}
     print(json.dumps(row))
