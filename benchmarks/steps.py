@@ -1,4 +1,4 @@
-"""The training step alone, in microseconds per step, for book presets.
+"""The training step alone, in microseconds per step, for any presets (the book's by default).
 
     python benchmarks/steps.py [--presets book/stacked,book/gan] [--threads 2] [--steps 500]
                                [--rounds 3] [--src DIR] [--json F] [--set SECTION.KEY=JSON]
