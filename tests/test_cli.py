@@ -42,6 +42,18 @@ def test_train_evaluate_encode_plot(cli, tmp_path):
         (tmp_path / "again" / "model.safetensors").read_bytes()
 
 
+def test_train_set_changes_fields_after_the_flags(cli, tmp_path):
+    result = cli("train", "stacked-digits", "--epochs", "1", "--limit", "100", "--lr", "0.01",
+                 "--set", "model.encoder=[32,4]", "--set", "optim.lr=0.002",
+                 "--set", "train.precision=fp32", "--figures", "none", "--out", "run")
+    assert result.code == 0, result.err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model"]["encoder"] == [32, 4] and config["optim"]["lr"] == 0.002
+    assert config["train"]["precision"] == "fp32" and config["data"]["limit"] == 100
+    assert cli("encode", "run", "--data", "digits", "--out", "z.npy").code == 0
+    assert np.load(tmp_path / "z.npy").shape == (360, 4)
+
+
 def test_linear_pca_cli_reaches_pca(cli):
     assert cli("train", "linear-pca", "--out", "lin").code == 0
     metrics = json.loads(cli("evaluate", "lin", "--json").out)

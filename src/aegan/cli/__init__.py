@@ -41,7 +41,7 @@ def cmd_train(args) -> int:
     if args.resume:
         changed = [f for f in ("config", "data", "batch_size", "lr", "limit", "classes", "seed",
                                "device", "num_workers")
-                   if getattr(args, f) is not None]
+                   if getattr(args, f) is not None] + (["set"] if args.set else [])
         if changed or args.out:
             flag = "--" + (changed[0].replace("_", "-") if changed else "out")
             raise AeganError(f"{flag} cannot be changed when resuming; only --epochs can")
@@ -62,6 +62,8 @@ def cmd_train(args) -> int:
             values = {k: v for k, v in values.items() if v is not None}
             if values:
                 config = config.replace(section, **values)
+        for setting in args.set:  # after the flags: the more specific wins
+            config = config.assign(setting)
         if args.data is not None:
             config.spec = None  # other data: what they are is read again
 
@@ -246,6 +248,10 @@ def _train_parser(sub) -> None:
     p.add_argument("--num-workers", type=int, metavar="N",
                    help="reader processes when data stream from disk, large .npy or image "
                         "folders (default: 0, read in the trainer)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="change one field of the config, repeatable: model.encoder=[256,64], "
+                        "optim.lr=0.01, train.precision=bf16 (VALUE read as JSON, else as "
+                        "text; SECTION one of model, data, optim, train; after the other flags)")
     p.add_argument("--out", metavar="DIR", help="new run folder (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
     p.add_argument("--figures", choices=list(FIGURE_MODES), default="fast",
