@@ -54,6 +54,17 @@ def test_train_set_changes_fields_after_the_flags(cli, tmp_path):
     assert np.load(tmp_path / "z.npy").shape == (360, 4)
 
 
+def test_train_set_of_the_data_reads_them_again(cli, tmp_path):
+    assert cli("train", "linear-pca", "--epochs", "1", "--figures", "none", "--out", "a").code == 0
+    five = np.random.default_rng(0).normal(size=(80, 5)).astype(np.float32)
+    np.save(tmp_path / "five.npy", five)
+    result = cli("train", "a/config.json", "--set", "data.name=five.npy", "--epochs", "1",
+                 "--figures", "none", "--out", "b")
+    assert result.code == 0, result.err  # not held to the first run's 3 features
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["spec"]["shapes"] == \
+        {"inputs": [5]}
+
+
 def test_linear_pca_cli_reaches_pca(cli):
     assert cli("train", "linear-pca", "--out", "lin").code == 0
     metrics = json.loads(cli("evaluate", "lin", "--json").out)

@@ -64,7 +64,7 @@ def cmd_train(args) -> int:
                 config = config.replace(section, **values)
         for setting in args.set:  # after the flags: the more specific wins
             config = config.assign(setting)
-        if args.data is not None:
+        if args.data is not None or any(s.startswith("data.") for s in args.set):
             config.spec = None  # other data: what they are is read again
 
         def announce(config, out: Path) -> None:  # once every check has passed
