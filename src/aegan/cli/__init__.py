@@ -251,7 +251,8 @@ def _train_parser(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="change one field of the config, repeatable: model.encoder=[256,64], "
                         "optim.lr=0.01, train.precision=bf16 (VALUE read as JSON, else as "
-                        "text; SECTION one of model, data, optim, train; after the other flags)")
+                        "text; SECTION one of model, data, optim, train; after the other flags; "
+                        "default: none)")
     p.add_argument("--out", metavar="DIR", help="new run folder (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
     p.add_argument("--figures", choices=list(FIGURE_MODES), default="fast",
