@@ -254,24 +254,6 @@ def _options(a) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
-@contextlib.contextmanager
-def _first_step_dropped(drop: bool):
-    """While active (``drop``), the samplers skip their first timestep, T - 1: they start
-    from pure noise at the second of their S timesteps (S - 1 passes). An experiment on the
-    first step, where an epsilon-predicting network's clean image is ill-conditioned."""
-    if not drop:
-        yield
-        return
-    from aegan.models import diffusion_sampling as ds
-
-    full = ds.timesteps
-    ds.timesteps = lambda T, S: full(T, S)[1:]
-    try:
-        yield
-    finally:
-        ds.timesteps = full
-
-
 def power_timesteps(T: int, S: int, rho: float) -> list[int]:
     """``S`` timesteps from ``T - 1`` down to 0, spaced as ``round(((S - i) / S) ** rho (T - 1))``
     for ``i = 0 .. S - 1``: ``rho`` 1 is even spacing, 2 the quadratic spacing of Song et al.
@@ -285,19 +267,27 @@ def power_timesteps(T: int, S: int, rho: float) -> list[int]:
 
 
 @contextlib.contextmanager
-def _spacing(rho: float | None):
-    """While active (``rho`` given), the samplers visit :func:`power_timesteps`."""
-    if rho is None:
+def _visited_timesteps(drop_first: bool, rho: float | None):
+    """While active, the samplers visit other timesteps than their own, experiments both:
+    ``rho`` given, :func:`power_timesteps`; ``drop_first``, all but the first (T - 1), so they
+    start from pure noise at the second of their S timesteps (S - 1 passes; where an
+    epsilon-predicting network's clean image is ill-conditioned). The two compose."""
+    if not drop_first and rho is None:
         yield
         return
     from aegan.models import diffusion_sampling as ds
 
-    full = ds.timesteps
-    ds.timesteps = lambda T, S: power_timesteps(T, S, rho)
+    own = ds.timesteps
+
+    def visited(T: int, S: int) -> list[int]:
+        steps = own(T, S) if rho is None else power_timesteps(T, S, rho)
+        return steps[1:] if drop_first else steps
+
+    ds.timesteps = visited
     try:
         yield
     finally:
-        ds.timesteps = full
+        ds.timesteps = own
 
 
 def sample(a) -> None:
@@ -321,7 +311,7 @@ def sample(a) -> None:
     out.mkdir(parents=True, exist_ok=True)
     parts, start = [], time.perf_counter()
     generator = torch.Generator().manual_seed(config.train.seed)  # as draw_samples (evaluate)
-    with torch.no_grad(), _first_step_dropped(a.drop_first), _spacing(a.spacing_power):
+    with torch.no_grad(), _visited_timesteps(a.drop_first, a.spacing_power):
         for first in range(0, a.n, a.batch_size):
             count = min(a.batch_size, a.n - first)
             labels = ({"labels": torch.arange(first, first + count) % model.num_classes}
