@@ -14,7 +14,7 @@ import torch
 
 from aegan.config import OptimConfig, TrainConfig
 from aegan.data import Batch
-from aegan.models import AutoencoderConfig, VAEConfig, build_model
+from aegan.models import AutoencoderConfig, GANConfig, VAEConfig, build_model
 from aegan.train import Trainer, fast
 
 RNG = np.random.RandomState(0)
@@ -163,6 +163,23 @@ def test_channels_last_auto_follows_the_model():
     fast.prepare_model(conv, auto)
     weights = [p for p in conv.parameters() if p.dim() == 4]
     assert weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)
+
+
+def test_growing_gans_take_the_nhwc_and_bf16_paths():
+    # the equalized and modulated convolutions count as convolutions; NHWC leaves the 5-D
+    # growth timeline alone; the tracked mean of w stays fp32 under bf16 autocast
+    style = GANConfig(z_dim=6, value_range="symmetric", net="stylegan", g_channels=[8, 4],
+                      d_channels=[4, 8], r1_weight=0.1, style_mixing=0.9, fade_images=16,
+                      batch_sizes=[8, 8])
+    x = (RNG.rand(32, 1, 8, 8) * 2 - 1).astype(np.float32)
+    assert fast.channels_last_on(build_model(style, x.shape[1:]), TrainConfig())
+    optim = OptimConfig("adam", lr=1e-3, betas=(0.0, 0.99))
+    off = _train(style, optim, dataclasses.replace(TRAIN, channels_last="off"), x)
+    on = _train(style, optim, dataclasses.replace(TRAIN, channels_last="on"), x)
+    _assert_same(off, on, atol=1e-4)
+    history, weights = _train(style, optim, dataclasses.replace(TRAIN, precision="bf16"), x)
+    assert weights["generator.body.w_avg"].dtype == torch.float32
+    assert all(math.isfinite(v) for r in history for k, v in r.items() if k.startswith("train_"))
 
 
 def test_bf16_stays_close_to_fp32_and_logs_fp32():

@@ -116,7 +116,7 @@ class Growth:
         w = body.mapping(torch.randn((n, self.z_dim), device=device))
         if torch.is_grad_enabled():  # the generator's step: the mean of w moves
             with torch.no_grad():
-                body.w_avg.copy_(torch.lerp(w.mean(0), body.w_avg, 0.995))
+                body.w_avg.copy_(torch.lerp(w.mean(0).to(body.w_avg.dtype), body.w_avg, 0.995))
         ws = body.broadcast(w)
         if self.config.style_mixing and float(torch.rand(())) < self.config.style_mixing:
             w2 = body.mapping(torch.randn((n, self.z_dim), device=device))

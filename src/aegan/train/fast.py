@@ -46,25 +46,36 @@ log = logging.getLogger(__name__)
 
 COMPILE_OPTIONS: dict[str, Any] = {}  # torch.compile's keyword arguments (default: inductor)
 CPUINFO = "/proc/cpuinfo"  # Linux: the CPU's flags
-CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
 def has_conv(model: nn.Module) -> bool:
-    return any(isinstance(m, CONV) for m in model.modules())
+    """Whether ``model`` has a 4-D weight: an image convolution, ``nn.Conv2d`` or one of its
+    own (the equalized and modulated convolutions of the growing GANs)."""
+    return any(p.dim() == 4 for p in model.parameters())
 
 
 def channels_last_on(model: nn.Module, config: TrainConfig) -> bool:
-    """``auto``: on for convolutional models: cuDNN's NHWC kernels on CUDA, and on the CPU a
-    measured gain (oneDNN's NHWC max-pooling and convolutions; benchmarks/RESULTS.md)."""
+    """``auto``: on for models with image convolutions: cuDNN's NHWC kernels on CUDA, and on
+    the CPU a measured gain (oneDNN's NHWC max-pooling and convolutions; benchmarks/RESULTS.md)."""
     if config.channels_last == "auto":
         return has_conv(model)
     return config.channels_last == "on"
 
 
+def to_channels_last(model: nn.Module) -> None:
+    """The model's 4-D parameters and buffers in NHWC order, in place; others are left as they
+    are (``Module.to(memory_format=...)`` refuses a model with a 5-D buffer, such as a growing
+    GAN's timeline of images)."""
+    for tensors in (model.parameters(), model.buffers()):
+        for t in tensors:
+            if t.dim() == 4:
+                t.data = t.data.to(memory_format=torch.channels_last)
+
+
 def prepare_model(model: nn.Module, config: TrainConfig) -> None:
     """Apply the model-wide fast paths in place (before its optimizers are built)."""
     if channels_last_on(model, config):
-        model.to(memory_format=torch.channels_last)  # only 4-D tensors change
+        to_channels_last(model)
     if config.compile:
         for child in model.children():
             fresh = "forward" not in vars(child)  # not compiled by an earlier fit
