@@ -115,6 +115,49 @@ def test_generator_fade_in_ends_are_the_low_and_high_paths(mode):
     torch.testing.assert_close(images[2, 0.25], 0.75 * images[1, 1.0] + 0.25 * images[2, 1.0])
 
 
+@pytest.mark.parametrize("mode", ["none", "modulated"])
+def test_the_skip_generator_with_its_lower_rgb_layers_silent_is_the_original(mode):
+    torch.manual_seed(0)
+    skip = ProgressiveGenerator(6, (1, 14, 14), [8, 8, 4], "linear", mode, grows=False,
+                                skip=True).eval()
+    orig = ProgressiveGenerator(6, (1, 14, 14), [8, 8, 4], "linear", mode, grows=False).eval()
+    weights = skip.state_dict()
+    missing, unexpected = orig.load_state_dict(weights, strict=False)
+    assert not missing and all(k.startswith(("to_rgb.0.", "to_rgb.1.")) for k in unexpected)
+    z = torch.randn(5, 6)
+    with torch.no_grad():
+        assert not torch.allclose(skip(z), orig(z))  # the 4x4 and 8x8 RGB are added in
+        for layer in (skip.to_rgb[0], skip.to_rgb[1]):
+            layer.weight.zero_()
+        if mode != "none":
+            skip.rgb_bias[:2] = 0.0
+        torch.testing.assert_close(skip(z), orig(z))
+
+
+def test_the_skip_generator_upsamples_the_lower_rgb_bilinearly():
+    torch.manual_seed(0)
+    g = ProgressiveGenerator(6, (1, 14, 14), [8, 8, 4], "linear", grows=False, skip=True).eval()
+    z = torch.randn(5, 6)
+    with torch.no_grad():
+        for layer in (g.to_rgb[1], g.to_rgb[2]):  # only the 4x4 image is left
+            layer.weight.zero_()
+            layer.bias.zero_()
+        rgb = g.to_rgb[0](g.blocks[0](g.input(z).reshape(5, 8, 4, 4)))  # [5, 1, 4, 4]
+        for _ in range(2):  # 4 -> 8 -> 16, then the centre 14x14
+            rgb = F.interpolate(rgb, scale_factor=2.0, mode="bilinear", align_corners=False)
+        torch.testing.assert_close(g(z), rgb[:, :, 1:15, 1:15])
+
+
+def test_a_residual_discriminator_block_by_hand():
+    torch.manual_seed(0)
+    d = ProgressiveDiscriminator((1, 16, 16), [4, 8, 6], -1.0, grows=False, resnet=True)
+    block, x = d.blocks[2], torch.randn(3, 6, 16, 16)  # 16x16, 6 maps -> 8x8, 8 maps
+    shortcut = F.conv2d(F.avg_pool2d(x, 2), block.shortcut.weight / math.sqrt(6))  # gain 1
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), (block.main(x) + shortcut) / math.sqrt(2))
+    assert block.shortcut.bias is None and block(x).shape == (3, 8, 8, 8)
+
+
 def test_discriminator_fade_in_ends_are_the_low_and_high_paths():
     torch.manual_seed(0)
     d = ProgressiveDiscriminator((1, 14, 14), [4, 8, 8], -1.0)
@@ -237,6 +280,12 @@ def test_bad_growth_configs_say_what_to_do():
         GANConfig(net="dcgan", fade_images=10)
     with pytest.raises(ConfigError, match="model.style"):
         GANConfig(net="stylegan", style="adain2")
+    with pytest.raises(ConfigError, match="replaces progressive growing"):
+        GANConfig(net="stylegan", g_architecture="skip", fade_images=10)
+    with pytest.raises(ConfigError, match="'orig' or 'resnet'"):
+        GANConfig(net="progan", d_architecture="residual")
+    with pytest.raises(ConfigError, match="leave them out"):
+        GANConfig(net="dcgan", d_architecture="resnet")
 
 
 # -- style mixing -------------------------------------------------------------------------------

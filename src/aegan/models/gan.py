@@ -56,8 +56,9 @@ def _players(cfg, shape, z_in, out):
         mode = cfg.style if cfg.net == "stylegan" else "none"
         grows = bool(cfg.fade_images or cfg.stable_images)
         g = ProgressiveGenerator(z_in, shape, cfg.g_channels, out, mode, cfg.mapping_layers,
-                                 cfg.mapping_lr, cfg.noise, grows)
-        d = ProgressiveDiscriminator(shape, cfg.d_channels, RANGES[cfg.value_range][0], grows)
+                                 cfg.mapping_lr, cfg.noise, grows, cfg.g_architecture == "skip")
+        d = ProgressiveDiscriminator(shape, cfg.d_channels, RANGES[cfg.value_range][0], grows,
+                                     cfg.d_architecture == "resnet")
         return g, d, cfg.d_channels[0]
     return dcgan_players(shape, z_in, out, cfg.g_channels, cfg.d_channels,
                          cfg.d_batch_norm and cfg.loss != "wgan-gp" and not cfg.spectral_norm)
@@ -88,7 +89,8 @@ class GANConfig:
     and ``batch_sizes`` per resolution; for 'stylegan' the ``style`` ('adain': StyleGAN 1,
     'modulated': StyleGAN 2), a mapping network of ``mapping_layers`` (learning rate
     ``mapping_lr`` x), ``noise`` inputs, ``style_mixing`` probability; for both R1
-    (``r1_weight``, lazily every ``r1_interval`` D steps); for 'stylegan' path-length
+    (``r1_weight``, lazily every ``r1_interval`` D steps) and StyleGAN 2's architectures
+    (``g_architecture`` 'skip', ``d_architecture`` 'resnet'); for 'stylegan' path-length
     regularisation (``pl_weight``, every ``pl_interval`` G steps)."""
 
     family: str = "gan"
@@ -122,6 +124,8 @@ class GANConfig:
     r1_interval: int = 16
     pl_weight: float = 0.0  # path-length regularisation of net 'stylegan' (0: off; paper: 2)
     pl_interval: int = 4
+    g_architecture: str = "orig"  # or 'skip' (nets 'progan' and 'stylegan', without growth)
+    d_architecture: str = "orig"  # or 'resnet'
 
     @property
     def data_range(self) -> tuple[float, float]:

@@ -66,6 +66,15 @@ def check_growth_config(c) -> None:
          f"model.pl_weight regularises the map from w of net 'stylegan'; {c.net!r} has no w"),
         (isinstance(c.mapping_lr, (int, float)) and c.mapping_lr > 0,
          f"model.mapping_lr must be positive, such as 0.01, got {c.mapping_lr}"),
+        (c.g_architecture in ("orig", "skip") and c.d_architecture in ("orig", "resnet"),
+         (f"model.g_architecture must be 'orig' or 'skip' and model.d_architecture 'orig' or "
+          f"'resnet', got {c.g_architecture!r} and {c.d_architecture!r}")),
+        (growing or c.g_architecture == c.d_architecture == "orig",
+         (f"model.g_architecture and d_architecture shape nets 'progan' and 'stylegan'; net "
+          f"{c.net!r} has one architecture: leave them out")),
+        (c.g_architecture != "skip" or c.fade_images == c.stable_images == 0,
+         ("model.g_architecture 'skip' replaces progressive growing (StyleGAN 2, section 4.1): "
+          "set model.fade_images and model.stable_images to 0")),
         (growing or (c.fade_images == c.stable_images == 0 and not c.batch_sizes),
          (f"model.fade_images, stable_images and batch_sizes grow nets 'progan' and 'stylegan'; "
           f"net {c.net!r} does not grow: leave them out")),

@@ -12,7 +12,11 @@ PyTorch (no custom operations), so the same code runs on a CPU and a GPU.
 - StyleGAN's generator: a mapping network z -> w (learning rate 0.01 x), a learned constant
   4x4 input, per-layer noise with learned per-channel scales, and the style applied by AdaIN
   (StyleGAN 1) or by a modulated convolution with weight demodulation (StyleGAN 2); the mean of
-  w is tracked for the truncation trick.
+  w is tracked for the truncation trick;
+- StyleGAN 2's architectures (section 4.1), for networks that do not grow: the "skip"
+  generator, whose image is the sum of every resolution's RGB output, each upsampled
+  (bilinearly) to the next, and the "resnet" discriminator, whose blocks add a 1x1 shortcut
+  of the pooled input, both branches scaled by 1/sqrt(2).
 
 In training mode each noise input draws fresh noise; in evaluation mode it uses its own
 constant noise buffer (stylegan2's ``noise_mode='const'``), so a model's images are a function
@@ -205,20 +209,33 @@ class Growing(nn.Module):
         return img[:, :, lo:lo + self.side, lo:lo + self.side]
 
 
+class Residual(nn.Module):
+    """StyleGAN 2's residual discriminator block: ``(main(x) + shortcut(pool(x))) / sqrt(2)``,
+    ``main`` ending in a 2x average pool and ``shortcut`` a 1x1 convolution without bias."""
+
+    def __init__(self, main: nn.Module, c_in: int, c_out: int):
+        super().__init__()
+        self.main, self.shortcut = main, EqualConv2d(c_in, c_out, 1, gain=1.0, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.main(x) + self.shortcut(F.avg_pool2d(x, 2))) * math.sqrt(0.5)
+
+
 class ProgressiveGenerator(Growing):
     """``z [N, z_in] -> [N, C, side, side]``. ProGAN: pixel-normalised z -> dense 4x4 -> 3x3
     conv, then per level 2x up and two 3x3 convs (LeakyReLU and pixel norm after every layer);
     ``to_rgb`` 1x1 per level, the newest faded in over the previous one repeated 2x. Style
     (``mode`` 'adain' or 'modulated'): a mapping network to w, a constant input, and one w per
-    layer."""
+    layer. ``skip``: every level's ``to_rgb`` output, summed up the levels (StyleGAN 2's skip
+    generator)."""
 
     def __init__(self, z_in: int, shape: tuple[int, ...], widths: list[int], out: str,
                  mode: str = "none", mapping_layers: int = 2, mapping_lr: float = 0.01,
-                 noise: bool = True, grows: bool = True):
+                 noise: bool = True, grows: bool = True, skip: bool = False):
         c, side = shape[0], shape[-1]
         levels = levels_for(side, widths, "stylegan" if mode != "none" else "progan")
         super().__init__(side, levels)
-        self.mode, self.out = mode, activation(out)
+        self.mode, self.out, self.skip = mode, activation(out), skip
         if mode == "none":
             self.input = nn.Sequential(PixelNorm(), EqualLinear(z_in, widths[0] * 16,
                                                                 gain=math.sqrt(2) / 4))
@@ -229,7 +246,8 @@ class ProgressiveGenerator(Growing):
                                                       nn.LeakyReLU(SLOPE), PixelNorm()]),
                               EqualConv2d(w, w, 3), nn.LeakyReLU(SLOPE), PixelNorm())
                 for i, w in enumerate(widths))
-            self.to_rgb = used_only(grows, [EqualConv2d(w, c, 1, gain=1.0) for w in widths])
+            self.to_rgb = used_only(grows or skip,
+                                    [EqualConv2d(w, c, 1, gain=1.0) for w in widths])
             return
         w_dim = z_in
         self.mapping = nn.Sequential(PixelNorm(), *[m for _ in range(mapping_layers) for m in (
@@ -242,7 +260,7 @@ class ProgressiveGenerator(Growing):
             self.layers.append(StyleLayer(c_in, w, w_dim, 4 << i, mode, noise, up))
             if i > 0:
                 self.layers.append(StyleLayer(w, w, w_dim, 4 << i, mode, noise, False))
-        self.to_rgb = used_only(grows, [
+        self.to_rgb = used_only(grows or skip, [
             ModulatedConv2d(w, c, 1, w_dim, demodulate=False) if mode == "modulated"
             else EqualConv2d(w, c, 1, gain=1.0) for w in widths])
         self.rgb_bias = nn.Parameter(torch.zeros(len(widths), c))
@@ -289,6 +307,14 @@ class ProgressiveGenerator(Growing):
 
     def _grow(self, h: torch.Tensor, ws: torch.Tensor | None) -> torch.Tensor:
         level, alpha = int(self.level), float(self.alpha)
+        if self.skip:  # no growth (the config's check): the RGB of every level, summed up
+            img = None
+            for i in range(level + 1):
+                h = self._block(i, h, ws)
+                rgb = self._rgb(i, h, ws)
+                img = rgb if img is None else rgb + F.interpolate(
+                    img, scale_factor=2.0, mode="bilinear", align_corners=False)
+            return self.out(self.to_data_size(img))
         for i in range(level + 1):
             previous, h = h, self._block(i, h, ws)
         img = self._rgb(level, h, ws)  # [N, C, r, r]
@@ -302,22 +328,27 @@ class ProgressiveDiscriminator(Growing):
     """``[N, C, side, side] -> features [N, widths[0]]``: padded (with ``pad_value``, the
     data's background) to the full side and pooled to the current resolution; ``from_rgb`` 1x1,
     then per level two 3x3 convs and a 2x average pool down to 4x4, the newest block faded in
-    over the previous ``from_rgb`` of the 2x-pooled image; a 3x3 conv and a dense layer at 4x4."""
+    over the previous ``from_rgb`` of the 2x-pooled image; a 3x3 conv and a dense layer at 4x4.
+    ``resnet``: the blocks above 4x4 are :class:`Residual` (StyleGAN 2's resnet discriminator)."""
 
     def __init__(self, shape: tuple[int, ...], widths: list[int], pad_value: float,
-                 grows: bool = True):
+                 grows: bool = True, resnet: bool = False):
         c, side = shape[0], shape[-1]
         levels = levels_for(side, widths, "progan")
         super().__init__(side, levels)
         self.pad_value = pad_value
         self.from_rgb = used_only(grows, [nn.Sequential(EqualConv2d(c, w, 1), nn.LeakyReLU(SLOPE))
                                           for w in widths])
-        self.blocks = nn.ModuleList(
-            nn.Sequential(EqualConv2d(w, w, 3), nn.LeakyReLU(SLOPE),
-                          EqualConv2d(w, widths[i - 1], 3), nn.LeakyReLU(SLOPE), nn.AvgPool2d(2))
-            if i else nn.Sequential(EqualConv2d(w, w, 3), nn.LeakyReLU(SLOPE), nn.Flatten(),
-                                    EqualLinear(w * 16, w), nn.LeakyReLU(SLOPE))
-            for i, w in enumerate(widths))
+        def block(i: int, w: int) -> nn.Module:
+            if i == 0:
+                return nn.Sequential(EqualConv2d(w, w, 3), nn.LeakyReLU(SLOPE), nn.Flatten(),
+                                     EqualLinear(w * 16, w), nn.LeakyReLU(SLOPE))
+            main = nn.Sequential(EqualConv2d(w, w, 3), nn.LeakyReLU(SLOPE),
+                                 EqualConv2d(w, widths[i - 1], 3), nn.LeakyReLU(SLOPE),
+                                 nn.AvgPool2d(2))
+            return Residual(main, w, widths[i - 1]) if resnet else main
+
+        self.blocks = nn.ModuleList(block(i, w) for i, w in enumerate(widths))
 
     def at_resolution(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, C, side, side] -> [N, C, r, r]``: padded, then pooled to the current side."""
