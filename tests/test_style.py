@@ -254,6 +254,13 @@ def test_only_stylegan_offers_truncation():
     assert can(build_model(GANConfig(**SMALL, net="stylegan"), (1, 16, 16)), TruncatedSampler)
 
 
+def test_only_a_growing_net_draws_a_growth_timeline():
+    from aegan.models import Grower
+    for growth, grows in (({}, False), ({"fade_images": 8}, True), ({"stable_images": 8}, True)):
+        model = build_model(GANConfig(**SMALL, net="stylegan", **growth), (1, 16, 16))
+        assert can(model, Grower) is grows, growth
+
+
 def test_generate_with_truncation(cli, tmp_path):
     run = write_run(tmp_path / "style", GANConfig(**SMALL, net="stylegan"), shape=(1, 16, 16))
     result = cli("generate", run, "-n", "3", "--truncation", "0.7", "--npy", tmp_path / "s.npy")
@@ -302,15 +309,15 @@ def test_style_mixing_takes_the_named_layers_from_the_second_coding():
     assert not torch.allclose(coarse, model.decode(z_b))
 
 
-def test_a_stylegan_run_draws_its_figures_and_a_progan_run_its_growth(tmp_path):
+def test_a_stylegan_run_draws_its_figures_and_a_growing_progan_run_its_growth(tmp_path):
     from aegan.figures import make_figures
     run = write_run(tmp_path / "style", GANConfig(**SMALL, net="stylegan"), data="digits",
                     shape=(1, 16, 16))
     names = {p.name for p in make_figures(run, tmp_path / "figs", mode="fast")}
-    assert {"style_mixing.png", "truncation.png", "noise_variation.png", "growth.png",
-            "samples.png"} <= names
-    run = write_run(tmp_path / "pro", GANConfig(**SMALL, net="progan"), data="digits",
-                    shape=(1, 16, 16))
+    assert {"style_mixing.png", "truncation.png", "noise_variation.png", "samples.png"} <= names
+    assert "growth.png" not in names  # grown from the start: no timeline to draw
+    run = write_run(tmp_path / "pro", GANConfig(**SMALL, net="progan", fade_images=8),
+                    data="digits", shape=(1, 16, 16))
     names = {p.name for p in make_figures(run, tmp_path / "figs2", mode="fast")}
     assert "growth.png" in names and "noise_variation.png" not in names
 

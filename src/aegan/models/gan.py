@@ -209,7 +209,7 @@ class GAN(Model, Growth, LatentSampler, ConditionalSampler, TruncatedSampler, St
     def capabilities(cls, config: GANConfig):
         off = ({ConditionalSampler} if config.num_classes == 0 else set()) | (
             {TruncatedSampler, StyleMixer} if config.net != "stylegan" else set()) | (
-            {Grower} if config.net not in GROWING else set())
+            {Grower} if not (config.fade_images or config.stable_images) else set())
         return tuple(c for c in super().capabilities(config) if c not in off)
 
     @classmethod
