@@ -339,6 +339,7 @@ class ProgressiveDiscriminator(Growing):
         self.pad_value = pad_value
         self.from_rgb = used_only(grows, [nn.Sequential(EqualConv2d(c, w, 1), nn.LeakyReLU(SLOPE))
                                           for w in widths])
+
         def block(i: int, w: int) -> nn.Module:
             if i == 0:
                 return nn.Sequential(EqualConv2d(w, w, 3), nn.LeakyReLU(SLOPE), nn.Flatten(),
