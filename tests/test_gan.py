@@ -18,6 +18,7 @@ from aegan.io import load_run
 from aegan.models import GANConfig, build_model
 from aegan.models import gan_losses as L
 from aegan.models.gan import frozen
+from aegan.models.replay import replayed
 from aegan.nets.gan import apply_spectral_norm
 from aegan.presets import get_preset
 from aegan.run import RunConfig
@@ -155,13 +156,13 @@ def test_experience_replay_fills_then_mixes_old_fakes():
     torch.manual_seed(0)
     model = build_model(GANConfig(**SMALL, replay=6, replay_fraction=0.5), (1, 8, 8))
     first = torch.full((4, 1, 8, 8), 0.25)
-    kept, _ = model._replayed(first, None)  # filling: the fakes pass, the first 4 are kept
+    kept, _ = replayed(model, first, None)  # filling: the fakes pass, the first 4 are kept
     assert torch.equal(kept, first) and int(model.replay_count) == 4
-    model._replayed(torch.full((4, 1, 8, 8), 0.5), None)  # 2 more fill the buffer
+    replayed(model, torch.full((4, 1, 8, 8), 0.5), None)  # 2 more fill the buffer
     assert int(model.replay_count) == 6
     assert sorted(model.replay_images[:, 0, 0, 0].tolist()) == [0.25] * 4 + [0.5] * 2
     new = torch.full((4, 1, 8, 8), -1.0)
-    mixed, _ = model._replayed(new, None)  # full: half of the batch is old fakes
+    mixed, _ = replayed(model, new, None)  # full: half of the batch is old fakes
     values = mixed[:, 0, 0, 0].tolist()
     assert all(v in (0.25, 0.5) for v in values[:2]) and values[2:] == [-1.0, -1.0]
     assert (model.replay_images[:, 0, 0, 0] == -1.0).sum() == 4  # the new ones stored

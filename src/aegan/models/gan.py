@@ -37,6 +37,7 @@ from aegan.models.base import (ConditionalSampler, Grower, LatentSampler, Model,
 from aegan.models.ema import ema_decay, ema_update_
 from aegan.models.gan_losses import LOSSES, gradient_penalty
 from aegan.models.progressive import GROWING, Growth, check_growth_config
+from aegan.models.replay import replayed
 from aegan.models.registry import register_model
 from aegan.nets.gan import (Discriminator, Generator, apply_spectral_norm, book_dcgan_players,
                             dcgan_players, dense_players)
@@ -54,10 +55,9 @@ def _players(cfg, shape, z_in, out):
         return book_dcgan_players(shape, z_in, out)
     if cfg.net in GROWING:
         mode = cfg.style if cfg.net == "stylegan" else "none"
-        grows = bool(cfg.fade_images or cfg.stable_images)
         g = ProgressiveGenerator(z_in, shape, cfg.g_channels, out, mode, cfg.mapping_layers,
-                                 cfg.mapping_lr, cfg.noise, grows, cfg.g_architecture == "skip")
-        d = ProgressiveDiscriminator(shape, cfg.d_channels, RANGES[cfg.value_range][0], grows,
+                                 cfg.mapping_lr, cfg.noise, cfg.grows, cfg.g_architecture == "skip")
+        d = ProgressiveDiscriminator(shape, cfg.d_channels, RANGES[cfg.value_range][0], cfg.grows,
                                      cfg.d_architecture == "resnet")
         return g, d, cfg.d_channels[0]
     return dcgan_players(shape, z_in, out, cfg.g_channels, cfg.d_channels,
@@ -130,6 +130,11 @@ class GANConfig:
     @property
     def data_range(self) -> tuple[float, float]:
         return RANGES[self.value_range]
+
+    @property
+    def grows(self) -> bool:
+        """A growing net starts at 4x4 and grows on the schedule (both phases 0: full size)."""
+        return bool(self.fade_images or self.stable_images)
 
     def __post_init__(self) -> None:
         for key, choices in (("net", NETS), ("loss", tuple(LOSSES)),
@@ -209,7 +214,7 @@ class GAN(Model, Growth, LatentSampler, ConditionalSampler, TruncatedSampler, St
     def capabilities(cls, config: GANConfig):
         off = ({ConditionalSampler} if config.num_classes == 0 else set()) | (
             {TruncatedSampler, StyleMixer} if config.net != "stylegan" else set()) | (
-            {Grower} if not (config.fade_images or config.stable_images) else set())
+            {Grower} if not config.grows else set())
         return tuple(c for c in super().capabilities(config) if c not in off)
 
     @classmethod
@@ -303,27 +308,6 @@ class GAN(Model, Growth, LatentSampler, ConditionalSampler, TruncatedSampler, St
         z = torch.randn((n, self.z_dim), device=self._device())
         return self.generator(z, labels)
 
-    def _replayed(self, fake: torch.Tensor, labels: torch.Tensor | None):
-        """Experience replay: once the buffer is full, a ``replay_fraction`` of the fakes is
-        swapped for old ones drawn from it; the new fakes then replace random old ones."""
-        size, n = self.config.replay, len(fake)
-        labels = torch.zeros(n, dtype=torch.long, device=fake.device) if labels is None else labels
-        count = int(self.replay_count)
-        if count < size:  # still filling: keep the first fakes, train on the new ones
-            k = min(n, size - count)
-            self.replay_images[count:count + k] = fake[:k].detach()
-            self.replay_labels[count:count + k] = labels[:k]
-            self.replay_count += k
-            return fake, (labels if self.num_classes else None)
-        k = int(round(self.config.replay_fraction * n))
-        old = torch.randint(size, (k,), device=fake.device)
-        mixed = torch.cat([self.replay_images[old], fake[k:]])  # [n, *shape]
-        mixed_labels = torch.cat([self.replay_labels[old], labels[k:]])
-        slots = torch.randperm(size, device=fake.device)[:n]
-        self.replay_images[slots] = fake[:len(slots)].detach()
-        self.replay_labels[slots] = labels[:len(slots)]
-        return mixed, (mixed_labels if self.num_classes else None)
-
     def discriminator_losses(self, real: torch.Tensor, labels: torch.Tensor | None,
                              fake: torch.Tensor, fake_labels: torch.Tensor | None,
                              penalty: bool = True) -> dict[str, torch.Tensor]:
@@ -353,7 +337,7 @@ class GAN(Model, Growth, LatentSampler, ConditionalSampler, TruncatedSampler, St
             fake = self._fakes(len(x), labels)
         fake_labels = labels
         if self.config.replay:
-            fake, fake_labels = self._replayed(fake, labels)
+            fake, fake_labels = replayed(self, fake, labels)
         out = self.minimize(self.discriminator_losses(x, labels, fake, fake_labels), optimizer,
                             key="d_total")
         out.pop("d_total")

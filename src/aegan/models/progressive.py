@@ -72,10 +72,10 @@ def check_growth_config(c) -> None:
         (growing or c.g_architecture == c.d_architecture == "orig",
          (f"model.g_architecture and d_architecture shape nets 'progan' and 'stylegan'; net "
           f"{c.net!r} has one architecture: leave them out")),
-        (c.g_architecture != "skip" or c.fade_images == c.stable_images == 0,
+        (c.g_architecture != "skip" or not c.grows,
          ("model.g_architecture 'skip' replaces progressive growing (StyleGAN 2, section 4.1): "
           "set model.fade_images and model.stable_images to 0")),
-        (growing or (c.fade_images == c.stable_images == 0 and not c.batch_sizes),
+        (growing or (not c.grows and not c.batch_sizes),
          (f"model.fade_images, stable_images and batch_sizes grow nets 'progan' and 'stylegan'; "
           f"net {c.net!r} does not grow: leave them out")),
         (not growing or c.num_classes == 0,
