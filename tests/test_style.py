@@ -434,7 +434,7 @@ def test_path_length_regularisation_updates_its_average_every_interval():
 
 
 @pytest.mark.parametrize("name", ["progan-cifar10", "stylegan-cifar10"])
-def test_the_cifar10_presets_grow_colour_images_to_32(name):
+def test_the_cifar10_presets_make_colour_images_of_32(name):
     from aegan.models import model_class
     from aegan.presets import get_preset
     config = get_preset(name)
@@ -442,9 +442,13 @@ def test_the_cifar10_presets_grow_colour_images_to_32(name):
     spec = model_class(config.model).spec_for(config.model, (3, 32, 32))
     model = build_model(config.model, spec)
     assert model.sample(2, torch.Generator().manual_seed(0)).shape == (2, 3, 32, 32)
-    c = config.model  # 4x4 for the first phase, 8x8 half faded in one and a half phases later
-    assert model.levels == 4 and growth_at(0, 4, c.fade_images, c.stable_images) == (0, 1.0)
-    assert growth_at(450_000, 4, c.fade_images, c.stable_images) == (1, 0.5)
+    c = config.model
+    if name == "progan-cifar10":  # 4x4 for the first phase, 8x8 half faded in 1.5 phases later
+        assert model.levels == 4 and growth_at(0, 4, c.fade_images, c.stable_images) == (0, 1.0)
+        assert growth_at(450_000, 4, c.fade_images, c.stable_images) == (1, 0.5)
+    else:  # StyleGAN 2's skip generator: 32x32 from the first image
+        assert not c.grows and c.g_architecture == "skip"
+        assert growth_at(0, 4, c.fade_images, c.stable_images) == (3, 1.0)
 
 
 def test_evaluation_draws_truncated_samples_when_asked(cli, tmp_path):

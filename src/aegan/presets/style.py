@@ -1,11 +1,11 @@
 """Progressive growing and StyleGAN presets for Fashion-MNIST (Karras et al. 2018, 2019, 2020;
 Géron 2nd ed. section 17.9), sized for a 2-core CPU: the 28x28 images are padded to 32x32
-inside the networks, which grow 4 -> 8 -> 16 -> 32.
+inside the networks. ``progan`` grows 4 -> 8 -> 16 -> 32; ``stylegan`` is StyleGAN 2, which
+trains its skip generator at 32x32 from the start.
 
-Sized by measured throughput on the project's 2-core machine (one thread, the machine shared):
-widths 64-64-32-16 from 4x4 up train at about 85 images/s at 32x32 (a generator and a
-discriminator step per image pair), 10 epochs (about 600,000 images, 420,000 of them in the
-growth schedule) take about 1.5 hours; widths 128-128-64-32 ran at 28 images/s.
+Sized by measured throughput on the project's 2-core machine: widths 64-64-32-16 from 4x4 up;
+at one thread on a shared machine 10 epochs took about an hour, widths 128-128-64-32 ran at a
+third of the speed (benchmarks/RESULTS.md, issue 22's sections).
 """
 
 from aegan.presets.registry import register_preset
@@ -13,7 +13,8 @@ from aegan.presets.registry import register_preset
 WIDTHS = [64, 64, 32, 16]  # 4x4, 8x8, 16x16, 32x32
 
 
-def _growing(net: str, data: str = "fashion-mnist", epochs: int = 10, **changes) -> dict:
+def _growing(net: str, data: str = "fashion-mnist", epochs: int = 10, precision: str = "fp32",
+             **changes) -> dict:
     """One epoch of images (60,000) per phase: 4x4 stable, then per resolution a fade-in and a
     stable phase; smaller batches at the larger resolutions (from the Trainer's 128). Adam
     (0, 0.99) as both papers; the non-saturating loss with lazy R1 (gamma 0.01, every 16 D
@@ -25,7 +26,7 @@ def _growing(net: str, data: str = "fashion-mnist", epochs: int = 10, **changes)
              "r1_interval": 16, **changes}
     return {"model": model, "data": {"name": data},
             "optim": {"name": "adam", "lr": 1e-3, "betas": [0.0, 0.99]},
-            "train": {"epochs": epochs, "batch_size": 128}}
+            "train": {"epochs": epochs, "batch_size": 128, "precision": precision}}
 
 
 register_preset(
@@ -35,17 +36,26 @@ register_preset(
     "non-saturating loss with lazy R1, Adam (0, 0.99), EMA, 10 epochs",
     _growing("progan"))
 
+# StyleGAN 2 drops progressive growing for the skip generator (Karras et al. 2020, section 4.1);
+# stylegan2-ada's 'cifar' configuration also keeps the plain discriminator and turns style
+# mixing off. So does this preset: at 32x32 from the first step it scored Inception FID 37.5
+# (2,000 samples) against the grown preset's 47.2, in bf16 both, and 27.65 by 10,000 (grown:
+# 40.9); 10 epochs take 22 minutes on two threads (benchmarks/RESULTS.md, "StyleGAN 2 without
+# growth").
+STYLE2 = {"style": "modulated", "mapping_layers": 2, "style_mixing": 0.0, "fade_images": 0,
+          "stable_images": 0, "g_architecture": "skip"}
+
 register_preset(
     "stylegan",
-    "StyleGAN 2's generator for Fashion-MNIST padded to 32x32 on a CPU: mapping network of 2 "
-    "layers (lr x0.01), constant input, noise, modulated convolutions with demodulation, style "
-    "mixing 0.9, grown 4 -> 32 with fade-ins; lazy R1, EMA: 'aegan generate RUN --truncation "
-    "0.7'",
-    _growing("stylegan", style="modulated", mapping_layers=2, style_mixing=0.9))
+    "StyleGAN 2 for Fashion-MNIST padded to 32x32 on a CPU: mapping network of 2 layers (lr "
+    "x0.01), constant input, noise, modulated convolutions with demodulation, the skip "
+    "generator at full size from the start (no growth), lazy R1, EMA, bf16 autocast where the "
+    "CPU has it: 'aegan generate RUN --truncation 0.7'",
+    _growing("stylegan", precision="auto", **STYLE2))
 
-# CIFAR-10 (downloaded by name, SHA-256 checked): 32x32 colour, no padding. Wider networks and
-# longer phases (300,000 images each; ProGAN used 800,000) for a GPU: about 2.1 million images
-# in the growth schedule, 60 epochs of 45,000 images in all.
+# CIFAR-10 (downloaded by name, SHA-256 checked): 32x32 colour, no padding. Wider networks and,
+# for progan, longer phases (300,000 images each; ProGAN used 800,000) for a GPU: about 2.1
+# million images in the growth schedule, 60 epochs of 45,000 images in all.
 CIFAR = {"data": "cifar10", "epochs": 60, "g_channels": [256, 256, 128, 64],
          "d_channels": [256, 256, 128, 64], "z_dim": 128, "stable_images": 300000,
          "fade_images": 300000}
@@ -58,6 +68,6 @@ register_preset(
 
 register_preset(
     "stylegan-cifar10",
-    "StyleGAN 2's generator on CIFAR-10 (32x32 colour, downloaded by name), sized for a GPU: "
-    "widths 256-256-128-64, phases of 300,000 images, 60 epochs; otherwise as 'stylegan'",
-    _growing("stylegan", style="modulated", mapping_layers=2, style_mixing=0.9, **CIFAR))
+    "StyleGAN 2 on CIFAR-10 (32x32 colour, downloaded by name), sized for a GPU: widths "
+    "256-256-128-64, 128-D codings, 60 epochs; otherwise as 'stylegan' (no growth)",
+    _growing("stylegan", **{**CIFAR, **STYLE2}))
