@@ -37,8 +37,8 @@ from aegan.models.base import (ConditionalSampler, Grower, LatentSampler, Model,
 from aegan.models.ema import ema_decay, ema_update_
 from aegan.models.gan_losses import LOSSES, gradient_penalty
 from aegan.models.progressive import GROWING, Growth, check_growth_config
-from aegan.models.replay import replayed
 from aegan.models.registry import register_model
+from aegan.models.replay import replayed
 from aegan.nets.gan import (Discriminator, Generator, apply_spectral_norm, book_dcgan_players,
                             dcgan_players, dense_players)
 from aegan.nets.style import ProgressiveDiscriminator, ProgressiveGenerator
