@@ -41,15 +41,18 @@ def fid_of(real: np.ndarray, fake: np.ndarray) -> float:
 
 def extrapolate(real: np.ndarray, fake: np.ndarray, sizes: list[int], draws: int, seed: int):
     """Mean FID on random subsets of each size; the least-squares line in 1/N; its values at
-    N = 10,000 and N = infinity."""
+    N = 10,000 and N = infinity (None for one size)."""
     rng = np.random.default_rng(seed)
     means = []
     for n in sizes:
         values = [fid_of(real[rng.permutation(len(real))[:n]], fake[rng.permutation(len(fake))[:n]])
                   for _ in range(draws)]
         means.append(float(np.mean(values)))
+    by_size = dict(zip(map(str, sizes), means))
+    if len(sizes) < 2:  # a line needs two sizes: no fit
+        return by_size, None, None
     slope, intercept = np.polyfit(1.0 / np.array(sizes, dtype=float), means, 1)
-    return dict(zip(map(str, sizes), means)), float(intercept + slope / 10_000), float(intercept)
+    return by_size, float(intercept + slope / 10_000), float(intercept)
 
 
 def test_features(net: InceptionFeatures, data_name: str, data_dir, n: int, cache: Path) -> np.ndarray:
