@@ -29,8 +29,8 @@ def _growing(net: str, data: str = "fashion-mnist", epochs: int = 10, precision:
             "train": {"epochs": epochs, "batch_size": 128, "precision": precision}}
 
 
-# Phases of 30,000 images leave 340,000 of the 550,000 images for 32x32 after the growth (of
-# 60,000: 130,000); with Adam at 2.5e-3 and bf16 this scored Inception FID 31.8 at 2,000
+# Phases of 30,000 images leave 340,000 of the 550,000 images for 32x32 after the growth
+# (phases of 60,000 left 130,000); with Adam at 2.5e-3 and bf16 this scored Inception FID 31.8 at 2,000
 # samples against the earlier preset's 64.0 (benchmarks/RESULTS.md, "`progan` at 2.5e-3").
 register_preset(
     "progan",
@@ -67,7 +67,8 @@ CIFAR = {"data": "cifar10", "epochs": 60, "g_channels": [256, 256, 128, 64],
 register_preset(
     "progan-cifar10",
     "progressive growing on CIFAR-10 (32x32 colour, downloaded by name), sized for a GPU: "
-    "widths 256-256-128-64, phases of 300,000 images, 60 epochs; otherwise as 'progan'",
+    "widths 256-256-128-64, phases of 300,000 images, 60 epochs, ProGAN's learning rate 1e-3 "
+    "in fp32; otherwise as 'progan'",
     _growing("progan", **CIFAR))
 
 register_preset(
