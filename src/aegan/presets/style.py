@@ -15,10 +15,11 @@ WIDTHS = [64, 64, 32, 16]  # 4x4, 8x8, 16x16, 32x32
 
 def _growing(net: str, data: str = "fashion-mnist", epochs: int = 10, precision: str = "fp32",
              lr: float = 1e-3, **changes) -> dict:
-    """One epoch of images (60,000) per phase: 4x4 stable, then per resolution a fade-in and a
-    stable phase; smaller batches at the larger resolutions (from the Trainer's 128). Adam
-    (0, 0.99) as both papers; the non-saturating loss with lazy R1 (gamma 0.01, every 16 D
-    steps, stylegan2-ada's CIFAR setting), minibatch std, EMA of G."""
+    """By default one epoch of images (60,000) per phase (``progan`` takes 30,000,
+    ``progan-cifar10`` 300,000): 4x4 stable, then per resolution a fade-in and a stable phase;
+    smaller batches at the larger resolutions (from the Trainer's 128). Adam (0, 0.99) as both
+    papers; the non-saturating loss with lazy R1 (gamma 0.01, every 16 D steps, stylegan2-ada's
+    CIFAR setting), minibatch std, EMA of G."""
     model = {"family": "gan", "net": net, "z_dim": 64, "value_range": "symmetric",
              "loss": "bce", "g_channels": WIDTHS, "d_channels": WIDTHS,
              "minibatch_std": True, "ema": 0.999, "stable_images": 60000,
